@@ -1,0 +1,3 @@
+"""platformctl: run the e-commerce data platform's Terraform, locally and in AWS."""
+
+__version__ = "0.1.0"

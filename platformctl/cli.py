@@ -1,0 +1,122 @@
+"""The Typer application: global options, the one error boundary, command registration.
+
+Commands live in platformctl/commands/; they parse, call platformctl.operations (or another
+core module) and render. Nothing below this layer imports Typer or rich.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from platformctl import __version__, exit_codes
+from platformctl.errors import PlatformctlError
+from platformctl.operations import Context, Options
+from platformctl.render import Output
+
+
+@dataclass
+class State:
+    """What every command receives through ctx.obj."""
+
+    context: Context
+    output: Output
+    debug: bool = False
+
+
+class PlatformctlGroup(TyperGroup):
+    """Adds `--` pass-through and the single boundary where errors become exit codes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            split = args.index("--")
+            ctx.meta["passthrough"] = tuple(args[split + 1 :])
+            args = args[:split]
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PlatformctlError as exc:
+            self._report(ctx, str(exc), exc.exit_code)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            self._report(ctx, "Interrupted.", exit_codes.INTERRUPTED)
+            raise typer.Exit(exit_codes.INTERRUPTED) from None
+
+    @staticmethod
+    def _report(ctx: click.Context, message: str, code: int) -> None:
+        state = ctx.obj if isinstance(ctx.obj, State) else None
+        output = state.output if state else Output()
+        if state and state.debug:
+            output.err.print_exception(show_locals=False)
+        output.error(message)
+        if output.json_output:
+            output.result({"error": message, "exit_code": code})
+
+
+app = typer.Typer(
+    cls=PlatformctlGroup,
+    name="platformctl",
+    help="Run the e-commerce data platform's Terraform: `up local` on an emulator, plan/apply dev, a gated prod.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def configure(
+    ctx: typer.Context,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON object on stdout; human text goes to stderr.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Log every command run (secrets redacted) and show tracebacks.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour, here and in Terraform's output.")] = False,
+    root: Annotated[Path | None, typer.Option("--root", help="The platform repository (default: the nearest folder with platform.toml).", envvar="PLATFORMCTL_ROOT")] = None,
+) -> None:
+    color = not no_color and "NO_COLOR" not in os.environ
+    output = Output(json_output=json_output, color=color)
+    output.setup_logging(debug)
+    ctx.obj = State(Context(Options(json_output=json_output, color=color, root=root)), output, debug)
+
+
+def passthrough(ctx: typer.Context) -> tuple[str, ...]:
+    """Arguments after `--`, handed to terraform unchanged."""
+    root = ctx.find_root()
+    return tuple(root.meta.get("passthrough", ()))
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_object(State)
+    assert obj is not None, "the app callback sets ctx.obj"
+    return obj
+
+
+def _register() -> None:
+    from platformctl.commands import core, local, release
+
+    for module in (core, local, release):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(prog_name="platformctl")
+    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C outside any command
+        sys.exit(exit_codes.INTERRUPTED)
+
+
+def version_string() -> str:
+    return f"platformctl {__version__}"

@@ -1,0 +1,1 @@
+"""Typer commands: parse, call a core module, render. Each module has register(app)."""

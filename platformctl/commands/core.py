@@ -1,0 +1,146 @@
+"""The Terraform commands every environment has: init, plan, apply, destroy, output,
+fmt, validate; and doctor, version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from platformctl import __version__, doctor, exit_codes, operations
+from platformctl.cli import passthrough, state
+from platformctl.render import table
+
+EnvArg = Annotated[str, typer.Argument(help="Environment: a folder under terraform/environments (local, dev, prod).", show_default=False)]
+NoVault = Annotated[bool, typer.Option("--no-vault", envvar="PLATFORMCTL_NO_VAULT", help="Use ambient AWS credentials (CI's OIDC) instead of aws-vault. Default when CI=true.")]
+Profile = Annotated[str | None, typer.Option("--profile", help="aws-vault profile to use instead of the contract's.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (refused for gated environments).")]
+
+
+def _with_credentials(ctx: typer.Context, no_vault: bool, profile: str | None) -> operations.Context:
+    current = state(ctx).context
+    if no_vault or profile:
+        from dataclasses import replace
+
+        current.options = replace(current.options, no_vault=no_vault, profile=profile)
+    return current
+
+
+def init(ctx: typer.Context, environment: EnvArg, no_vault: NoVault = False, profile: Profile = None) -> None:
+    """terraform init for ENV (backend config from the contract, providers from the shared cache or mirror)."""
+    context = _with_credentials(ctx, no_vault, profile)
+    env = context.environment(environment)
+    operations.init(context, env, passthrough(ctx))
+    state(ctx).output.result({"command": "init", "environment": env.name, "exit_code": 0})
+
+
+def plan(
+    ctx: typer.Context,
+    environment: EnvArg,
+    out: Annotated[Path | None, typer.Option("--out", help="Save the plan to FILE (gated environments save theirs under .platformctl/plans).")] = None,
+    no_vault: NoVault = False,
+    profile: Profile = None,
+) -> None:
+    """terraform plan for ENV. Exit 0: no changes, 2: changes, 1: error."""
+    context = _with_credentials(ctx, no_vault, profile)
+    env = context.environment(environment)
+    outcome = operations.plan(context, env, out, passthrough(ctx))
+    state(ctx).output.result(outcome.as_dict())
+    raise typer.Exit(outcome.exit_code)
+
+
+def apply(
+    ctx: typer.Context,
+    environment: EnvArg,
+    plan_file: Annotated[Path | None, typer.Argument(help="A saved plan to apply exactly.", show_default=False)] = None,
+    yes: Yes = False,
+    no_vault: NoVault = False,
+    profile: Profile = None,
+) -> None:
+    """terraform apply for ENV, from a saved plan or a fresh one."""
+    context = _with_credentials(ctx, no_vault, profile)
+    env = context.environment(environment)
+    operations.apply(context, env, plan_file, auto_approve=yes, extra=passthrough(ctx))
+    state(ctx).output.result({"command": "apply", "environment": env.name, "exit_code": 0})
+
+
+def destroy(ctx: typer.Context, environment: EnvArg, yes: Yes = False, no_vault: NoVault = False, profile: Profile = None) -> None:
+    """terraform destroy for ENV."""
+    context = _with_credentials(ctx, no_vault, profile)
+    env = context.environment(environment)
+    operations.destroy(context, env, auto_approve=yes, extra=passthrough(ctx))
+    state(ctx).output.result({"command": "destroy", "environment": env.name, "exit_code": 0})
+
+
+def output(ctx: typer.Context, environment: EnvArg, no_vault: NoVault = False, profile: Profile = None) -> None:
+    """The root outputs of ENV."""
+    context = _with_credentials(ctx, no_vault, profile)
+    env = context.environment(environment)
+    values = operations.output(context, env)
+    import json
+
+    rows = [[name, json.dumps(value) if not isinstance(value, str) else value] for name, value in sorted(values.items())]
+    state(ctx).output.result(
+        {"command": "output", "environment": env.name, "outputs": values}, table(None, ["output", "value"], rows)
+    )
+
+
+def fmt(ctx: typer.Context, check: Annotated[bool, typer.Option("--check", help="Only check; exit 3 and show the diff if a file needs formatting.")] = False) -> None:
+    """terraform fmt -recursive over terraform/."""
+    returncode = operations.fmt(state(ctx).context, check, passthrough(ctx))
+    state(ctx).output.result({"command": "fmt", "check": check, "exit_code": returncode})
+    raise typer.Exit(returncode)
+
+
+def validate(
+    ctx: typer.Context,
+    environment: Annotated[str | None, typer.Argument(help="Environment to validate.", show_default=False)] = None,
+    all_environments: Annotated[bool, typer.Option("--all", help="Validate every environment.")] = False,
+) -> None:
+    """terraform validate of ENV, or of every environment with --all (no credentials needed)."""
+    context = state(ctx).context
+    if (environment is None) == (not all_environments):
+        from platformctl.errors import PlatformctlError
+
+        raise PlatformctlError("Name one environment, or pass --all: `platformctl validate dev` or `platformctl validate --all`.")
+    names = context.project.environment_names() if all_environments else [environment or ""]
+    outcomes = [operations.validate(context, context.environment(name)) for name in names]
+    rows = [
+        [o.environment, "ok" if o.valid else "fail", "; ".join(d.get("summary", "") for d in o.diagnostics) or "-"]
+        for o in outcomes
+    ]
+    valid = all(o.valid for o in outcomes)
+    state(ctx).output.result(
+        {"command": "validate", "valid": valid, "environments": [o.as_dict() for o in outcomes]},
+        table(None, ["environment", "status", "diagnostics"], rows, status_column=1),
+    )
+    raise typer.Exit(exit_codes.OK if valid else exit_codes.ERROR)
+
+
+def doctor_command(ctx: typer.Context) -> None:
+    """Check this machine: Terraform, providers, emulators, aws-vault and profiles, just."""
+    checks = doctor.run(state(ctx).context)
+    healthy = doctor.healthy(checks)
+    state(ctx).output.result(
+        {"command": "doctor", "healthy": healthy, "checks": [c.as_dict() for c in checks]},
+        table(None, ["check", "status", "detail"], [[c.name, c.status, c.detail] for c in checks], status_column=1),
+    )
+    raise typer.Exit(exit_codes.OK if healthy else exit_codes.ERROR)
+
+
+def version(ctx: typer.Context) -> None:
+    """platformctl's version, and the Terraform engine it would use."""
+    context = state(ctx).context
+    engine = context.engine
+    state(ctx).output.result(
+        {"platformctl": __version__, "terraform": engine.version, "engine": engine.describe(), "argv": list(engine.argv)},
+        f"platformctl {__version__}\n{engine.describe()}",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    for command in (init, plan, apply, destroy, output, fmt, validate):
+        app.command()(command)
+    app.command("doctor")(doctor_command)
+    app.command()(version)

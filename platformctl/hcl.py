@@ -1,0 +1,68 @@
+"""Reading HCL with python-hcl2: what the Terraform code already says is never repeated."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from platformctl.errors import ContractError
+
+_VAR_REF = re.compile(r"^\$\{var\.([A-Za-z0-9_-]+)\}$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    import hcl2
+
+    options = hcl2.SerializationOptions(
+        strip_string_quotes=True, explicit_blocks=False, with_comments=False
+    )
+    try:
+        return dict(hcl2.loads(path.read_text(), serialization_options=options))
+    except OSError as exc:
+        raise ContractError(f"Cannot read {path}: {exc.strerror}.") from exc
+    except Exception as exc:  # python-hcl2 raises lark errors of several kinds
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ContractError(f"{path} is not valid HCL ({first}): fix it, then run `terraform fmt`.") from exc
+
+
+def required_version(versions_tf: Path) -> str:
+    """`required_version` of the `terraform` block in versions.tf."""
+    for block in load(versions_tf).get("terraform", []):
+        if "required_version" in block:
+            return str(block["required_version"])
+    raise ContractError(f"{versions_tf} has no terraform.required_version: add one, e.g. \">= 1.11\".")
+
+
+def variable_value(env_dir: Path, name: str) -> Any:
+    """A root variable's value as terraform would see it without -var: terraform.tfvars,
+    then *.auto.tfvars, then the variable's default. None when none of them sets it."""
+    for tfvars in [env_dir / "terraform.tfvars", *sorted(env_dir.glob("*.auto.tfvars"))]:
+        if tfvars.is_file():
+            values = load(tfvars)
+            if name in values:
+                return values[name]
+    for tf in sorted(env_dir.glob("*.tf")):
+        for block in load(tf).get("variable", []):
+            if name in block and "default" in block[name]:
+                return block[name]["default"]
+    return None
+
+
+def resolve(env_dir: Path, value: Any) -> Any:
+    """Resolve a bare `var.NAME` reference to that variable's value; other values pass through."""
+    if isinstance(value, str):
+        match = _VAR_REF.match(value)
+        if match:
+            return variable_value(env_dir, match.group(1))
+    return value
+
+
+def aws_provider(env_dir: Path) -> dict[str, Any]:
+    """The default (unaliased) `provider "aws"` block of an environment root, or {}."""
+    for tf in sorted(env_dir.glob("*.tf")):
+        for block in load(tf).get("provider", []):
+            config = block.get("aws")
+            if isinstance(config, dict) and "alias" not in config:
+                return config
+    return {}

@@ -1,0 +1,148 @@
+"""The one place that starts processes.
+
+argv lists only, never a shell string. The child's environment is `os.environ` plus
+overrides (an override of None removes a variable). Anything logged is redacted first.
+Long runs (`stream`) write straight to the terminal; short probes (`capture`) are captured.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
+
+from platformctl.errors import Interrupted, PlatformctlError
+
+log = logging.getLogger("platformctl")
+
+EnvOverrides = Mapping[str, str | None]
+
+_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|SESSION|_KEY$|^AWS_ACCESS_KEY_ID$)", re.I)
+_SECRET_ARG = re.compile(r"((?:secret|token|password|passwd|access_key|session)[\w.-]*=)([^\s,]+)", re.I)
+REDACTED = "***"
+
+
+def build_env(overrides: EnvOverrides | None = None) -> dict[str, str]:
+    """os.environ with `overrides` applied; a None value removes the variable."""
+    env = dict(os.environ)
+    for name, value in (overrides or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def redact_arg(arg: str) -> str:
+    return _SECRET_ARG.sub(rf"\1{REDACTED}", arg)
+
+
+def redact_env(overrides: EnvOverrides | None) -> dict[str, str | None]:
+    return {
+        name: (REDACTED if value is not None and _SECRET_NAME.search(name) else value)
+        for name, value in (overrides or {}).items()
+    }
+
+
+def describe(argv: Sequence[str]) -> str:
+    """A redacted, human-readable rendering of argv for logs and error messages."""
+    return " ".join(redact_arg(a) for a in argv)
+
+
+def _not_found(argv: Sequence[str]) -> PlatformctlError:
+    return PlatformctlError(f"{argv[0]} not found: install it or put it on PATH.")
+
+
+def capture(
+    argv: Sequence[str],
+    *,
+    env: EnvOverrides | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
+    input_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a short probe and return its captured stdout/stderr (never raises on exit code)."""
+    log.debug("capture: %s (cwd=%s, env+=%s)", describe(argv), cwd, redact_env(env))
+    try:
+        return subprocess.run(
+            list(argv),
+            env=build_env(env),
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input_text,
+            stdin=None if input_text is not None else subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise _not_found(argv) from exc
+
+
+def stream(
+    argv: Sequence[str],
+    *,
+    env: EnvOverrides | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    stdout: IO[Any] | int | None = None,
+) -> int:
+    """Run a long command attached to the terminal and return its exit code.
+
+    While it runs, SIGINT is caught by a no-op handler and never re-sent: the child is in
+    our process group, so the terminal's Ctrl-C already reached it once, and Terraform
+    stops gracefully on the first interrupt (releasing its state lock) but aborts hard on
+    a second. SIGTERM, which is aimed at us alone, is forwarded once.
+    """
+    log.debug("stream: %s (cwd=%s, env+=%s)", describe(argv), cwd, redact_env(env))
+    try:
+        child = subprocess.Popen(list(argv), env=build_env(env), cwd=cwd, stdout=stdout)
+    except FileNotFoundError as exc:
+        raise _not_found(argv) from exc
+
+    interrupted = False
+    terminated = False
+
+    def on_sigint(signum: int, frame: object) -> None:
+        nonlocal interrupted
+        interrupted = True
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        nonlocal terminated
+        if not terminated:
+            terminated = True
+            child.send_signal(signal.SIGTERM)
+
+    in_main_thread = _in_main_thread()
+    if in_main_thread:
+        previous_int = signal.signal(signal.SIGINT, on_sigint)
+        previous_term = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        returncode = child.wait()
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous_int)
+            signal.signal(signal.SIGTERM, previous_term)
+    if interrupted or terminated:
+        raise Interrupted(
+            f"Interrupted: {os.path.basename(argv[0])} stopped (exit {returncode}) and released "
+            "its lock; run the command again when ready."
+        )
+    return returncode
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def stdin_is_tty() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, AttributeError):
+        return False

@@ -1,0 +1,60 @@
+"""rich output for the CLI layer: human text on stderr, results on stdout."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "missing": "red", "present": "green"}
+
+
+class Output:
+    """The consoles of one invocation."""
+
+    def __init__(self, *, json_output: bool = False, color: bool = True) -> None:
+        self.json_output = json_output
+        no_color = not color
+        self.out = Console(no_color=no_color, highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, no_color=no_color, highlight=False, soft_wrap=True)
+
+    def note(self, message: str) -> None:
+        self.err.print(message)
+
+    def error(self, message: str) -> None:
+        self.err.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False)
+
+    def result(self, data: dict[str, Any], human: Any = None) -> None:
+        """With --json, `data` as one JSON object on stdout; else the human rendering."""
+        if self.json_output:
+            # Plain print: rich would wrap long lines and break the JSON for parsers.
+            print(json.dumps(data, indent=2, default=str), flush=True)
+        elif human is not None:
+            self.out.print(human)
+
+    def setup_logging(self, debug: bool) -> None:
+        handler = RichHandler(
+            console=self.err, show_time=False, show_path=debug, show_level=debug, markup=False, rich_tracebacks=True
+        )
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger = logging.getLogger("platformctl")
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.DEBUG if debug else logging.INFO)
+        logger.propagate = False
+
+
+def table(title: str | None, columns: list[str], rows: list[list[str]], status_column: int | None = None) -> Table:
+    result = Table(title=title, title_justify="left", show_lines=False)
+    for column in columns:
+        result.add_column(column, overflow="fold")
+    for row in rows:
+        cells = list(row)
+        if status_column is not None:
+            status = cells[status_column]
+            cells[status_column] = f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+        result.add_row(*cells)
+    return result

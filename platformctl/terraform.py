@@ -1,0 +1,162 @@
+"""Terraform commands for one root folder, run through the one subprocess helper.
+
+Long commands (init, plan, apply, destroy) stream to the terminal; with `--json` their
+human output goes to stderr so stdout stays a single machine-readable object. Short probes
+(output, show, version) are captured and parsed as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from platformctl import process
+from platformctl.engine import Engine
+from platformctl.errors import TerraformFailed
+
+
+@dataclass
+class Terraform:
+    engine: Engine
+    workdir: Path
+    # argv that wraps terraform, e.g. ("aws-vault", "exec", "dev", "--").
+    prefix: tuple[str, ...] = ()
+    env: dict[str, str | None] = field(default_factory=dict)
+    color: bool = True
+    # Send Terraform's human output to stderr (when stdout carries --json results).
+    human_to_stderr: bool = False
+    interactive: bool = field(default_factory=process.stdin_is_tty)
+
+    def argv(self, command: str, *args: str) -> list[str]:
+        flags: list[str] = []
+        if not self.color and command not in ("version", "fmt", "output", "show"):
+            flags.append("-no-color")
+        if not self.interactive and command in ("init", "plan", "apply", "destroy", "import", "refresh"):
+            flags.append("-input=false")
+        return [*self.prefix, *self.engine.argv, command, *flags, *args]
+
+    def run(self, command: str, *args: str) -> int:
+        """Run attached to the terminal; returns Terraform's exit code."""
+        stdout = sys.stderr if self.human_to_stderr else None
+        return process.stream(self.argv(command, *args), env=self.env, cwd=self.workdir, stdout=stdout)
+
+    def check(self, command: str, *args: str) -> None:
+        """Run, and raise TerraformFailed (one line; Terraform already explained) on failure."""
+        returncode = self.run(command, *args)
+        if returncode != 0:
+            raise TerraformFailed(
+                f"terraform {command} failed in {self.workdir} (exit {returncode}): see Terraform's message above.",
+                returncode,
+            )
+
+    def capture_json(self, command: str, *args: str, allow_failure: bool = False) -> Any:
+        result = process.capture(self.argv(command, *args), env=self.env, cwd=self.workdir)
+        if result.returncode != 0 and not (allow_failure and result.stdout.strip()):
+            detail = _error_line(result.stderr or result.stdout)
+            raise TerraformFailed(f"terraform {command} failed in {self.workdir}: {detail}", result.returncode)
+        try:
+            return json.loads(result.stdout)
+        except ValueError as exc:
+            raise TerraformFailed(f"terraform {command} printed unreadable JSON: {exc}", 1) from exc
+
+    # The commands platformctl composes.
+    def init(self, *, backend_config: Path | None = None, backend: bool = True, extra: Sequence[str] = ()) -> None:
+        args = []
+        if not backend:
+            args.append("-backend=false")
+        elif backend_config is not None:
+            args.append(f"-backend-config={backend_config}")
+        self.check("init", *args, *extra)
+
+    def plan(self, *, out: Path | None = None, destroy: bool = False, extra: Sequence[str] = ()) -> int:
+        """Returns 0 (no changes) or 2 (changes); raises on error."""
+        args = ["-detailed-exitcode"]
+        if out is not None:
+            args.append(f"-out={out}")
+        if destroy:
+            args.append("-destroy")
+        returncode = self.run("plan", *args, *extra)
+        if returncode not in (0, 2):
+            raise TerraformFailed(
+                f"terraform plan failed in {self.workdir} (exit {returncode}): see Terraform's message above.",
+                returncode,
+            )
+        return returncode
+
+    def apply(self, *, plan_file: Path | None = None, auto_approve: bool = False, extra: Sequence[str] = ()) -> None:
+        args = [*extra]
+        if plan_file is not None:
+            args.append(str(plan_file))
+        elif auto_approve:
+            args.insert(0, "-auto-approve")
+        self.check("apply", *args)
+
+    def destroy(self, *, auto_approve: bool = False, extra: Sequence[str] = ()) -> None:
+        self.check("destroy", *(["-auto-approve"] if auto_approve else []), *extra)
+
+    def outputs(self) -> dict[str, Any]:
+        """`terraform output -json` flattened to {name: value}."""
+        raw = self.capture_json("output", "-json")
+        return {name: item.get("value") for name, item in (raw or {}).items()}
+
+    def show_plan(self, plan_file: Path) -> dict[str, Any]:
+        return dict(self.capture_json("show", "-json", str(plan_file)))
+
+
+def _error_line(text: str) -> str:
+    for line in text.splitlines():
+        cleaned = line.strip("│╷╵ ").strip()
+        if cleaned.startswith("Error:"):
+            return cleaned
+    stripped = [line.strip("│╷╵ ").strip() for line in text.splitlines()]
+    return next((line for line in stripped if line), "no output")
+
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    """Counts of planned actions, and the addresses that destroy or replace something."""
+
+    add: int = 0
+    change: int = 0
+    destroy: int = 0
+    replace: int = 0
+    destroyed: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.add or self.change or self.destroy or self.replace)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "add": self.add,
+            "change": self.change,
+            "destroy": self.destroy,
+            "replace": self.replace,
+            "destroyed": list(self.destroyed),
+            "replaced": list(self.replaced),
+        }
+
+
+def summarize(plan_json: dict[str, Any]) -> ChangeSummary:
+    """Summarize `terraform show -json PLAN`: what is created, updated, destroyed, replaced."""
+    add = change = destroy = replace = 0
+    destroyed: list[str] = []
+    replaced: list[str] = []
+    for rc in plan_json.get("resource_changes", []):
+        actions = rc.get("change", {}).get("actions", [])
+        if actions in (["delete", "create"], ["create", "delete"]):
+            replace += 1
+            replaced.append(rc["address"])
+        elif actions == ["create"]:
+            add += 1
+        elif actions == ["update"]:
+            change += 1
+        elif actions == ["delete"]:
+            destroy += 1
+            destroyed.append(rc["address"])
+    return ChangeSummary(add, change, destroy, replace, tuple(destroyed), tuple(replaced))
