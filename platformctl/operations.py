@@ -95,6 +95,9 @@ def init(ctx: Context, environment: Environment, extra: Sequence[str] = (), *, t
             f"environments.{environment.name}.backend_config in platform.toml."
         )
     tf.init(backend_config=environment.backend_config, extra=extra)
+    # Terraform creates .terraform/ only when a root has providers or modules; make it
+    # always exist after a successful init, so `plan` knows not to init again.
+    (environment.directory / ".terraform").mkdir(exist_ok=True)
 
 
 def ensure_initialized(ctx: Context, environment: Environment, tf: Terraform) -> None:

@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.table import Table
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "missing": "red", "present": "green"}
@@ -37,10 +36,8 @@ class Output:
             self.out.print(human)
 
     def setup_logging(self, debug: bool) -> None:
-        handler = RichHandler(
-            console=self.err, show_time=False, show_path=debug, show_level=debug, markup=False, rich_tracebacks=True
-        )
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler = _ConsoleHandler(self.err)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s" if debug else "%(message)s"))
         logger = logging.getLogger("platformctl")
         logger.handlers[:] = [handler]
         logger.setLevel(logging.DEBUG if debug else logging.INFO)
@@ -58,3 +55,15 @@ def table(title: str | None, columns: list[str], rows: list[list[str]], status_c
             cells[status_column] = f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
         result.add_row(*cells)
     return result
+
+
+class _ConsoleHandler(logging.Handler):
+    """Log records as plain dim lines on stderr, never wrapped or padded."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        style = "yellow" if record.levelno >= logging.WARNING else "dim"
+        self.console.print(self.format(record), style=style, markup=False, highlight=False, soft_wrap=True)

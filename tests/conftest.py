@@ -1,0 +1,152 @@
+"""Shared fixtures. Every test runs isolated (hatch's `isolation`): its own HOME and cwd,
+no AWS_*, PLATFORMCTL_*, CI, NO_COLOR or TF_CLI_CONFIG_FILE from the caller's shell.
+Terraform's plugin cache stays the machine's, so the AWS provider is unpacked once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+# Captured before isolation: where this machine keeps Terraform's plugin cache, and its
+# provider mirror (CI exports PLATFORMCTL_PROVIDER_MIRROR; our build machines carry one here).
+REAL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+MIRROR = os.environ.get("PLATFORMCTL_PROVIDER_MIRROR") or (
+    "/opt/tf-plugins" if Path("/opt/tf-plugins/registry.terraform.io/hashicorp/aws").is_dir() else ""
+)
+ENABLE_MIRROR = (
+    "needs the hashicorp/aws provider: set PLATFORMCTL_PROVIDER_MIRROR to a Terraform filesystem mirror "
+    "holding it (e.g. /opt/tf-plugins), or give the machine internet access"
+)
+
+
+@pytest.fixture(autouse=True)
+def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(REAL_CACHE))
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) or name in ("CI", "NO_COLOR", "LOCALSTACK_AUTH_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TF_IN_AUTOMATION", "1")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def provider_mirror(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The machine's hashicorp/aws mirror, set through platformctl's own setting; skips without one."""
+    if not MIRROR:
+        pytest.skip(ENABLE_MIRROR)
+    monkeypatch.setenv("PLATFORMCTL_PROVIDER_MIRROR", MIRROR)
+    return Path(MIRROR)
+
+
+@pytest.fixture
+def cli() -> Callable[..., object]:
+    """Invoke platformctl in-process through Typer's CliRunner (exceptions propagate)."""
+    from platformctl.cli import app
+
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None):  # noqa: A002
+        return runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def make_project(destination: Path, environments: dict[str, str], contract: str = "", required_version: str = ">= 1.11") -> Path:
+    """A minimal platform repository: platform.toml, terraform/versions.tf and one main.tf per environment."""
+    (destination / "terraform" / "environments").mkdir(parents=True)
+    (destination / "platform.toml").write_text(contract or "[platform]\n")
+    (destination / "terraform" / "versions.tf").write_text(f'terraform {{\n  required_version = "{required_version}"\n}}\n')
+    for name, main_tf in environments.items():
+        folder = destination / "terraform" / "environments" / name
+        folder.mkdir()
+        (folder / "main.tf").write_text(main_tf)
+    return destination
+
+
+def copy_repository(destination: Path) -> Path:
+    """A copy of this repository's platform.toml, terraform/ and functions/ (no state, no .terraform)."""
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan", "__pycache__")
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "platform.toml", destination / "platform.toml")
+    shutil.copytree(REPO / "terraform", destination / "terraform", symlinks=True, ignore=ignore)
+    if (REPO / "functions").is_dir():
+        shutil.copytree(REPO / "functions", destination / "functions", ignore=ignore)
+    return destination
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class MotoServer:
+    endpoint: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(request, timeout=10).close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_moto(log_file: Path, account_id: str = "000000000000") -> MotoServer:
+    """A real moto server on a free loopback port, answering as `account_id`."""
+    port = free_port()
+    env = {**os.environ, "MOTO_ACCOUNT_ID": account_id}
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto server exited early: {log_file.read_text()[-2000:]}")
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+            return MotoServer(endpoint, port, process)
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"moto server did not answer on {endpoint} within 30 s")
+
+
+@pytest.fixture
+def moto_server(tmp_path: Path) -> Iterator[MotoServer]:
+    """A fresh moto server for one test, stopped afterwards."""
+    server = start_moto(tmp_path / "moto.log")
+    try:
+        yield server
+    finally:
+        server.stop()
