@@ -90,6 +90,7 @@ def stream(
     env: EnvOverrides | None = None,
     cwd: str | os.PathLike[str] | None = None,
     stdout: IO[Any] | int | None = None,
+    stderr: IO[Any] | int | None = None,
 ) -> int:
     """Run a long command attached to the terminal and return its exit code.
 
@@ -100,7 +101,7 @@ def stream(
     """
     log.debug("stream: %s (cwd=%s, env+=%s)", describe(argv), cwd, redact_env(env))
     try:
-        child = subprocess.Popen(list(argv), env=build_env(env), cwd=cwd, stdout=stdout)
+        child = subprocess.Popen(list(argv), env=build_env(env), cwd=cwd, stdout=stdout, stderr=stderr)
     except FileNotFoundError as exc:
         raise _not_found(argv) from exc
 
@@ -146,3 +147,8 @@ def stdin_is_tty() -> bool:
         return sys.stdin is not None and sys.stdin.isatty()
     except (ValueError, AttributeError):
         return False
+
+
+def running_in_ci() -> bool:
+    """CI=true (GitHub Actions, GitLab, most others): never prompt, never use aws-vault."""
+    return os.environ.get("CI", "").strip().lower() == "true"
