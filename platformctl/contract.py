@@ -151,6 +151,9 @@ def _environment(name: str, directory: Path, contract_path: Path, table: dict[st
     if not 0 < port < 65536:
         raise ContractError(f"{where}.emulator_port = {port}: use a TCP port between 1 and 65535.")
     backend = table.get("backend_config")
+    if "session_duration" in table:
+        parse_duration(table["session_duration"], f"{where}.session_duration")
+    max_plan_age = parse_duration(table["max_plan_age"], f"{where}.max_plan_age") if "max_plan_age" in table else None
     return Environment(
         name=name,
         directory=directory,
@@ -158,7 +161,7 @@ def _environment(name: str, directory: Path, contract_path: Path, table: dict[st
         approval=approval,
         aws_vault_profile=table.get("aws_vault_profile"),
         backend_config=(directory / backend) if backend else None,
-        max_plan_age=_duration(table["max_plan_age"], f"{where}.max_plan_age") if "max_plan_age" in table else None,
+        max_plan_age=max_plan_age,
         emulator=emulator,
         emulator_port=port,
         localstack_image=table.get("localstack_image"),
@@ -166,7 +169,8 @@ def _environment(name: str, directory: Path, contract_path: Path, table: dict[st
     )
 
 
-def _duration(text: str, where: str) -> timedelta:
+def parse_duration(text: str, where: str) -> timedelta:
+    """A contract duration such as "30m", "24h" or "7d"; `where` names the key in errors."""
     match = _DURATION.match(text)
     if not match:
         raise ContractError(f"{where} = {text!r}: write a duration like \"30m\", \"24h\" or \"7d\".")
