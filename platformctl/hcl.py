@@ -2,28 +2,54 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 from typing import Any
 
+from platformctl import cache
 from platformctl.errors import ContractError
 
 _VAR_REF = re.compile(r"^\$\{var\.([A-Za-z0-9_-]+)\}$")
 
 
-def load(path: Path) -> dict[str, Any]:
-    import hcl2
+# How load() asks python-hcl2 to serialize; part of the cache key, so a change re-parses.
+_OPTIONS = {"strip_string_quotes": True, "explicit_blocks": False, "with_comments": False}
 
-    options = hcl2.SerializationOptions(
-        strip_string_quotes=True, explicit_blocks=False, with_comments=False
-    )
+
+def load(path: Path) -> dict[str, Any]:
+    """A file's HCL as python-hcl2 serializes it, from the per-user parse cache when the same
+    bytes were parsed before by the same python-hcl2 (building its grammar alone costs
+    ~100 ms, more than a small `terraform plan`)."""
     try:
-        return dict(hcl2.loads(path.read_text(), serialization_options=options))
+        text = path.read_bytes()
     except OSError as exc:
         raise ContractError(f"Cannot read {path}: {exc.strerror}.") from exc
+    key = cache.key_of(text, _parser_identity(), repr(sorted(_OPTIONS.items())))
+    cached = cache.get("hcl", key)
+    if isinstance(cached, dict):
+        return cached
+    parsed = _parse(path, text.decode("utf-8", errors="replace"))
+    cache.put("hcl", key, parsed)
+    return parsed
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    import hcl2
+
+    options = hcl2.SerializationOptions(**_OPTIONS)
+    try:
+        return dict(hcl2.loads(text, serialization_options=options))
     except Exception as exc:  # python-hcl2 raises lark errors of several kinds
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ContractError(f"{path} is not valid HCL ({first}): fix it, then run `terraform fmt`.") from exc
+
+
+def _parser_identity() -> str:
+    """Which python-hcl2 is installed, without importing it (its version file's identity)."""
+    spec = importlib.util.find_spec("hcl2")
+    origin = spec.origin if spec and spec.origin else ""
+    return cache.file_identity(Path(origin).with_name("version.py")) or cache.file_identity(origin) or origin
 
 
 def required_version(versions_tf: Path) -> str:
