@@ -54,8 +54,10 @@ def describe(argv: Sequence[str]) -> str:
     return " ".join(redact_arg(a) for a in argv)
 
 
-def _not_found(argv: Sequence[str]) -> PlatformctlError:
-    return PlatformctlError(f"{argv[0]} not found: install it or put it on PATH.")
+def _cannot_start(argv: Sequence[str], exc: OSError) -> PlatformctlError:
+    if isinstance(exc, FileNotFoundError):
+        return PlatformctlError(f"{argv[0]} not found: install it or put it on PATH.")
+    return PlatformctlError(f"Cannot run {argv[0]} ({exc.strerror or exc}): check that it is an executable program.")
 
 
 def capture(
@@ -80,8 +82,8 @@ def capture(
             stdin=None if input_text is not None else subprocess.DEVNULL,
             check=False,
         )
-    except FileNotFoundError as exc:
-        raise _not_found(argv) from exc
+    except OSError as exc:
+        raise _cannot_start(argv, exc) from exc
 
 
 def stream(
@@ -91,20 +93,18 @@ def stream(
     cwd: str | os.PathLike[str] | None = None,
     stdout: IO[Any] | int | None = None,
     stderr: IO[Any] | int | None = None,
+    name: str | None = None,
 ) -> int:
     """Run a long command attached to the terminal and return its exit code.
 
     While it runs, SIGINT is caught by a no-op handler and never re-sent: the child is in
     our process group, so the terminal's Ctrl-C already reached it once, and Terraform
     stops gracefully on the first interrupt (releasing its state lock) but aborts hard on
-    a second. SIGTERM, which is aimed at us alone, is forwarded once.
+    a second. SIGTERM, which is aimed at us alone, is forwarded once. `name` is what the
+    user knows the child as (argv[0] may be aws-vault, or a Python running the bundled engine).
     """
     log.debug("stream: %s (cwd=%s, env+=%s)", describe(argv), cwd, redact_env(env))
-    try:
-        child = subprocess.Popen(list(argv), env=build_env(env), cwd=cwd, stdout=stdout, stderr=stderr)
-    except FileNotFoundError as exc:
-        raise _not_found(argv) from exc
-
+    child: subprocess.Popen[bytes] | None = None
     interrupted = False
     terminated = False
 
@@ -116,13 +116,22 @@ def stream(
         nonlocal terminated
         if not terminated:
             terminated = True
-            child.send_signal(signal.SIGTERM)
+            if child is not None:
+                child.send_signal(signal.SIGTERM)
 
+    # The handlers go in before the child starts, so no Ctrl-C can land in between as a
+    # KeyboardInterrupt that would leave the child running unwatched.
     in_main_thread = _in_main_thread()
     if in_main_thread:
         previous_int = signal.signal(signal.SIGINT, on_sigint)
         previous_term = signal.signal(signal.SIGTERM, on_sigterm)
     try:
+        try:
+            child = subprocess.Popen(list(argv), env=build_env(env), cwd=cwd, stdout=stdout, stderr=stderr)
+        except OSError as exc:
+            raise _cannot_start(argv, exc) from exc
+        if terminated:  # SIGTERM arrived while the child was being started: it is still owed one
+            child.send_signal(signal.SIGTERM)
         returncode = child.wait()
     finally:
         if in_main_thread:
@@ -130,8 +139,8 @@ def stream(
             signal.signal(signal.SIGTERM, previous_term)
     if interrupted or terminated:
         raise Interrupted(
-            f"Interrupted: {os.path.basename(argv[0])} stopped (exit {returncode}) and released "
-            "its lock; run the command again when ready."
+            f"Interrupted: {name or os.path.basename(argv[0])} stopped (exit {returncode}); "
+            "run the command again when ready."
         )
     return returncode
 

@@ -18,6 +18,8 @@ from platformctl import process
 from platformctl.engine import Engine
 from platformctl.errors import TerraformFailed
 
+STDERR_FD = 2
+
 
 @dataclass
 class Terraform:
@@ -41,8 +43,15 @@ class Terraform:
 
     def run(self, command: str, *args: str) -> int:
         """Run attached to the terminal; returns Terraform's exit code."""
-        stdout = sys.stderr if self.human_to_stderr else None
-        return process.stream(self.argv(command, *args), env=self.env, cwd=self.workdir, stdout=stdout)
+        stdout = None
+        if self.human_to_stderr:
+            # File descriptor 2 itself, not sys.stderr: that may be a Python-level stream
+            # without a descriptor (CliRunner's), and the child writes to a descriptor.
+            sys.stderr.flush()
+            stdout = STDERR_FD
+        return process.stream(
+            self.argv(command, *args), env=self.env, cwd=self.workdir, stdout=stdout, name=self.engine.name
+        )
 
     def check(self, command: str, *args: str) -> None:
         """Run, and raise TerraformFailed (one line; Terraform already explained) on failure."""
