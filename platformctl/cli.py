@@ -10,9 +10,8 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -20,6 +19,11 @@ from platformctl import __version__, exit_codes
 from platformctl.errors import PlatformctlError
 from platformctl.operations import Context, Options
 from platformctl.render import Output
+
+if TYPE_CHECKING:
+    # Typer vendors its own click; the `click` package (when some other package installs
+    # it) is a different class hierarchy, and importing it would only slow `--help` down.
+    from typer import _click as click
 
 
 @dataclass
@@ -74,13 +78,30 @@ app = typer.Typer(
 )
 
 
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one machine-readable JSON object on stdout; human text goes to stderr.")
+]
+DebugOption = Annotated[
+    bool, typer.Option("--debug", help="Log every command run (secrets redacted) and show tracebacks.")
+]
+NoColorOption = Annotated[bool, typer.Option("--no-color", help="No colour, here and in Terraform's output.")]
+RootOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--root",
+        help="The platform repository (default: the nearest folder with platform.toml).",
+        envvar="PLATFORMCTL_ROOT",
+    ),
+]
+
+
 @app.callback()
 def configure(
     ctx: typer.Context,
-    json_output: Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON object on stdout; human text goes to stderr.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Log every command run (secrets redacted) and show tracebacks.")] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colour, here and in Terraform's output.")] = False,
-    root: Annotated[Path | None, typer.Option("--root", help="The platform repository (default: the nearest folder with platform.toml).", envvar="PLATFORMCTL_ROOT")] = None,
+    json_output: JsonOption = False,
+    debug: DebugOption = False,
+    no_color: NoColorOption = False,
+    root: RootOption = None,
 ) -> None:
     color = not no_color and "NO_COLOR" not in os.environ
     output = Output(json_output=json_output, color=color)
@@ -96,7 +117,8 @@ def passthrough(ctx: typer.Context) -> tuple[str, ...]:
 
 def state(ctx: typer.Context) -> State:
     obj = ctx.find_object(State)
-    assert obj is not None, "the app callback sets ctx.obj"
+    if obj is None:  # only if a command were invoked without the app's callback
+        raise RuntimeError("platformctl's app callback did not run: invoke commands through `app`.")
     return obj
 
 

@@ -1,13 +1,18 @@
-"""rich output for the CLI layer: human text on stderr, results on stdout."""
+"""rich output for the CLI layer: human text on stderr, results on stdout.
+
+rich is imported when output is first made, not when this module is: `platformctl --help`
+never renders through it, and importing rich.console costs a fifth of a cold start.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "missing": "red", "present": "green"}
 
@@ -16,6 +21,8 @@ class Output:
     """The consoles of one invocation."""
 
     def __init__(self, *, json_output: bool = False, color: bool = True) -> None:
+        from rich.console import Console
+
         self.json_output = json_output
         no_color = not color
         self.out = Console(no_color=no_color, highlight=False, soft_wrap=True)
@@ -45,6 +52,8 @@ class Output:
 
 
 def table(title: str | None, columns: list[str], rows: list[list[str]], status_column: int | None = None) -> Table:
+    from rich.table import Table
+
     result = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
         result.add_column(column, overflow="fold")
