@@ -13,14 +13,10 @@ import hashlib
 import os
 from pathlib import Path
 
+from platformctl.cache import user_cache_dir
 from platformctl.errors import ProviderMirrorError
 
 MIRROR_ENV = "PLATFORMCTL_PROVIDER_MIRROR"
-
-
-def user_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "platformctl"
 
 
 def plugin_cache_dir() -> Path:
