@@ -26,6 +26,15 @@ class Check:
         return {"name": self.name, "status": self.status, "detail": self.detail}
 
 
+def _contract(ctx: Context) -> Check:
+    try:
+        project = ctx.project
+    except PlatformctlError as exc:
+        return Check("Contract", FAIL, str(exc))
+    names = ", ".join(project.environment_names()) or "none"
+    return Check("Contract", OK, f"{project.contract_path}: environments {names}")
+
+
 def _engine(ctx: Context) -> Check:
     try:
         constraint = ctx.project.required_version()
@@ -36,7 +45,11 @@ def _engine(ctx: Context) -> Check:
 
 
 def _providers(ctx: Context) -> Check:
-    mirror = providers.mirror_from(ctx.project.provider_mirror)
+    try:
+        setting = ctx.project.provider_mirror
+    except PlatformctlError:  # reported by the Contract check; the environment variable still counts
+        setting = None
+    mirror = providers.mirror_from(setting)
     cache = providers.plugin_cache_dir()
     if mirror is not None:
         try:
@@ -60,19 +73,24 @@ def _docker() -> Check:
 
 def _moto() -> Check:
     if importlib.util.find_spec("moto") is None:
-        return Check("moto", FAIL, "moto is not installed: pip install 'moto[server]' (needed by `up local` without Docker)")
+        return Check(
+            "moto", FAIL, "moto is not installed: pip install 'moto[server]' (needed by `up local` without Docker)"
+        )
     from importlib.metadata import version
 
     return Check("moto", OK, f"moto {version('moto')} importable (embedded emulator)")
 
 
 def _aws_vault(ctx: Context) -> list[Check]:
-    profiles = {
-        name: env.get("aws_vault_profile") for name, env in ctx.project.settings.items() if env.get("aws_vault_profile")
-    }
+    try:
+        settings = ctx.project.settings
+    except PlatformctlError:
+        return []
+    profiles = {name: env.get("aws_vault_profile") for name, env in settings.items() if env.get("aws_vault_profile")}
     if not profiles:
         return []
-    ci = os.environ.get("CI", "").lower() == "true" or os.environ.get("PLATFORMCTL_NO_VAULT") == "1"
+    # Where aws-vault is not used (CI's OIDC credentials, --no-vault), its absence is no failure.
+    ci = process.running_in_ci() or os.environ.get("PLATFORMCTL_NO_VAULT", "").strip().lower() in ("1", "true", "yes")
     missing_status = WARN if ci or ctx.options.no_vault else FAIL
     checks = []
     path = shutil.which("aws-vault")
@@ -111,7 +129,7 @@ def _just() -> Check:
 
 
 def run(ctx: Context) -> list[Check]:
-    return [_engine(ctx), _providers(ctx), _docker(), _moto(), *_aws_vault(ctx), _just()]
+    return [_contract(ctx), _engine(ctx), _providers(ctx), _docker(), _moto(), *_aws_vault(ctx), _just()]
 
 
 def healthy(checks: list[Check]) -> bool:

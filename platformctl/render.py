@@ -32,7 +32,10 @@ class Output:
         self.err.print(message)
 
     def error(self, message: str) -> None:
-        self.err.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        # Escaped: messages quote things like `platformctl[engine]` that are not markup.
+        self.err.print(f"[bold red]Error:[/] {escape(message)}", markup=True, highlight=False)
 
     def result(self, data: dict[str, Any], human: Any = None) -> None:
         """With --json, `data` as one JSON object on stdout; else the human rendering."""
