@@ -42,9 +42,19 @@ def _clause_ok(version: Version, op: str, target_text: str) -> bool:
     return comparisons[op]
 
 
+def _prerelease(text: str) -> str | None:
+    match = _VERSION.match(text.strip())
+    return match.group(4) if match else None
+
+
 def satisfies(version_text: str, constraint: str) -> bool:
-    """True when `version_text` meets every comma-separated clause of `constraint`."""
+    """True when `version_text` meets every comma-separated clause of `constraint`.
+
+    As in Terraform (hashicorp/go-version), a pre-release such as 1.12.0-beta1 meets only
+    clauses that name a pre-release of the same version, never a plain `>= 1.11`.
+    """
     version = parse_version(version_text)
+    pre = _prerelease(version_text)
     for clause in constraint.split(","):
         if not clause.strip():
             continue
@@ -52,6 +62,8 @@ def satisfies(version_text: str, constraint: str) -> bool:
         if not match:
             raise ValueError(f"not a version constraint: {constraint!r}")
         op, target = match.groups()
+        if pre is not None and (_prerelease(target) is None or parse_version(target) != version):
+            return False
         if not _clause_ok(version, op or "=", target):
             return False
     return True
