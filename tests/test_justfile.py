@@ -1,0 +1,121 @@
+"""The justfile: the seed's recipes, each explained by `just --list`, each calling platformctl
+or the test runner and nothing more; and `just infra-up`, `just tf-plan local` and
+`just infra-down` for real on the embedded emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import REPO, copy_repository, free_port
+
+JUSTFILE = REPO / "justfile"
+BIN = Path(sys.executable).parent
+SEED_RECIPES = ("tf-init", "tf-plan", "tf-apply", "tf-destroy", "infra-up", "infra-down")
+OUR_RECIPES = ("lint", "fmt", "scan", "test", "doctor")
+
+
+def just(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    executable = shutil.which("just", path=str(BIN)) or shutil.which("just")
+    if not executable:
+        pytest.skip("just is not installed: pip install -e '.[test]' (it comes from PyPI's rust-just)")
+    # platformctl and `python` must resolve to this environment's, as in an activated venv.
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(
+        [executable, "--justfile", str(JUSTFILE), "--working-directory", str(cwd or REPO), *args],
+        capture_output=True, text=True, check=False, env=env, timeout=timeout,
+    )
+
+
+def test_just_list_explains_every_recipe() -> None:
+    result = just("--list")
+
+    assert result.returncode == 0, result.stderr
+    listed = {}
+    for line in result.stdout.splitlines()[1:]:
+        signature, _, doc = line.strip().partition(" # ")
+        listed[signature.split()[0]] = (signature, doc.strip())
+    for recipe in (*SEED_RECIPES, *OUR_RECIPES):
+        assert recipe in listed, f"`just --list` does not show {recipe}"
+        assert len(listed[recipe][1]) > 15, f"{recipe} needs a doc comment saying what it does"
+    for recipe in ("tf-init", "tf-plan", "tf-apply", "tf-destroy"):
+        assert 'env="local"' in listed[recipe][0], f"{recipe} takes an environment, default local"
+
+
+def test_recipes_call_platformctl_or_the_test_runner_and_nothing_more() -> None:
+    result = just("--dump", "--dump-format", "json")
+    assert result.returncode == 0, result.stderr
+    recipes = json.loads(result.stdout)["recipes"]
+    for name, recipe in recipes.items():
+        assert not recipe["dependencies"], f"{name}: one recipe, one command line (no hidden dependencies)"
+        if name == "default":
+            continue  # `just` alone lists the recipes
+        for line in recipe["body"]:
+            text = line[0] if line and isinstance(line[0], str) else ""
+            assert text.startswith(("platformctl ", "python -m pytest")), f"{name}: {line}"
+
+
+DRY_RUNS = [
+    (["tf-init"], ["platformctl init local"]),
+    (["tf-plan", "dev"], ["platformctl plan dev"]),
+    (["tf-plan", "dev", "--", "-target=module.sqs"], ["platformctl plan dev -- -target=module.sqs"]),
+    (["tf-apply", "prod"], ["platformctl apply prod"]),
+    (["tf-destroy"], ["platformctl destroy local"]),
+    (["infra-up", "--port", "4567"], ["platformctl up local --port 4567"]),
+    (["infra-down"], ["platformctl down local"]),
+    (["lint"], ["platformctl fmt --check", "platformctl validate --all"]),
+    (["fmt"], ["platformctl fmt"]),
+    (["scan"], ["python -m pytest tests/terraform/test_checkov.py"]),
+    (["test", "-x"], ["python -m pytest -x"]),
+    (["doctor"], ["platformctl doctor"]),
+]
+
+
+@pytest.mark.parametrize(("args", "commands"), DRY_RUNS, ids=[" ".join(args) for args, _ in DRY_RUNS])
+def test_each_recipe_runs_the_command_it_names(args: list[str], commands: list[str]) -> None:
+    result = just("--dry-run", *args)
+
+    assert result.returncode == 0, result.stderr
+    assert [line.strip() for line in result.stderr.splitlines() if line.strip()] == commands
+
+
+def test_a_failing_command_fails_the_recipe_with_its_exit_code(tmp_path: Path) -> None:
+    """Exit codes pass through: CI and scripts can tell plan's 2 (changes) from 1 (error)."""
+    result = just("tf-plan", "nowhere", cwd=copy_repository(tmp_path / "repo"))
+
+    assert result.returncode == 1
+    assert "Unknown environment 'nowhere'" in result.stderr
+
+
+@pytest.mark.integration
+def test_infra_up_plan_and_down_on_the_embedded_emulator(
+    tmp_path: Path, provider_mirror: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's laptop flow through just: up, a plan with nothing left to do, down."""
+    import boto3
+
+    repo = copy_repository(tmp_path / "repo")
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("PLATFORMCTL_ROOT", str(repo))
+    try:
+        up = just("infra-up", "--emulator", "moto", "--port", str(port), cwd=repo, timeout=600)
+        assert up.returncode == 0, up.stdout + up.stderr
+
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+        assert s3.list_buckets()["Buckets"], "infra-up created no bucket on the emulator"
+
+        plan = just("tf-plan", "local", cwd=repo, timeout=600)
+        assert plan.returncode == 0, f"a plan right after up should find nothing to do:\n{plan.stdout}{plan.stderr}"
+    finally:
+        down = just("infra-down", cwd=repo, timeout=600)
+    assert down.returncode == 0, down.stdout + down.stderr
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2)
