@@ -215,7 +215,11 @@ def load(root: Path | None = None) -> Project:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError as exc:
-        raise ContractError(f"{path} not found: run platformctl inside the platform repository, or pass --root.") from exc
+        raise ContractError(
+            f"{path} not found: run platformctl inside the platform repository, or pass --root."
+        ) from exc
+    except OSError as exc:
+        raise ContractError(f"Cannot read {path} ({exc.strerror}): check its permissions.") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ContractError(f"{path} is not valid TOML ({exc}): fix the syntax.") from exc
 
