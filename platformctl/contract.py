@@ -73,6 +73,11 @@ class Environment:
         return hcl.aws_provider(self.directory)
 
     @cached_property
+    def uses_aws(self) -> bool:
+        """False for a root that cannot reach AWS (no aws provider, resource or module)."""
+        return hcl.uses_aws(self.directory)
+
+    @cached_property
     def region(self) -> str | None:
         value = hcl.resolve(self.directory, self.provider.get("region"))
         return str(value) if value else None

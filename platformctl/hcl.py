@@ -92,3 +92,19 @@ def aws_provider(env_dir: Path) -> dict[str, Any]:
             if isinstance(config, dict) and "alias" not in config:
                 return config
     return {}
+
+
+def uses_aws(env_dir: Path) -> bool:
+    """Whether a root can reach AWS at all: a `provider "aws"` block, an aws_* resource or data
+    source, or a module call (whose source may hold any of those). A root of only
+    terraform_data, null or local resources cannot, so no AWS account check applies to it."""
+    for tf in sorted(env_dir.glob("*.tf")):
+        parsed = load(tf)
+        if parsed.get("module"):
+            return True
+        if any("aws" in block for block in parsed.get("provider", [])):
+            return True
+        for kind in ("resource", "data"):
+            if any(name.startswith("aws_") for block in parsed.get(kind, []) for name in block):
+                return True
+    return False

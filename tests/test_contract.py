@@ -234,3 +234,22 @@ def test_cache_prunes_the_oldest_entries(tmp_path: Path, monkeypatch) -> None:
         os.utime(folder / f"k{n}.json", ns=(n * 10**9, n * 10**9))  # a clear age order
     kept = sorted(json.loads(p.read_text())["n"] for p in folder.glob("*.json"))
     assert kept == [2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    ("extra_tf", "expected"),
+    [
+        (None, False),
+        ('data "aws_caller_identity" "me" {}\n', True),
+        ('resource "aws_s3_bucket" "lake" {\n  bucket = "lake"\n}\n', True),
+        ('provider "aws" {\n  region = "eu-west-1"\n}\n', True),
+        ('module "lake" {\n  source = "../../modules/s3_data_lake"\n}\n', True),
+        ('resource "null_resource" "x" {}\n', False),
+    ],
+    ids=["terraform_data only", "aws data source", "aws resource", "aws provider", "module call", "null resource"],
+)
+def test_whether_a_root_can_reach_aws(isolation: Path, extra_tf: str | None, expected: bool) -> None:
+    make_project(isolation, {"demo": MAIN_TF})
+    if extra_tf is not None:
+        (isolation / "terraform" / "environments" / "demo" / "extra.tf").write_text(extra_tf)
+    assert contract.load().environment("demo").uses_aws is expected
