@@ -326,3 +326,22 @@ def test_doctor_fails_when_an_environment_needs_aws_vault(
     checks = {c["name"]: c for c in json.loads(present.stdout)["checks"]}
     assert checks["aws-vault"] == {"name": "aws-vault", "status": "ok", "detail": str(stand_in)}
     assert checks["profile demo-admin"]["status"] == "ok"
+
+
+def test_init_names_a_missing_backend_config(cli, isolation: Path, real_engine: engine.Engine) -> None:
+    make_project(isolation, {"demo": DEMO}, contract='[environments.demo]\nbackend_config = "demo.s3.tfbackend"\n')
+    result = cli("init", "demo")
+    assert result.exit_code == 1
+    missing = isolation.resolve() / "terraform" / "environments" / "demo" / "demo.s3.tfbackend"
+    assert error_line(result) == (
+        f"Backend config {missing} is missing: create it or fix environments.demo.backend_config in platform.toml."
+    )
+
+
+def test_root_option_finds_the_project_from_anywhere(cli, project: Path, tmp_path: Path, monkeypatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert "No platform.toml" in error_line(cli("plan", "staging"))
+    result = cli("--root", str(project), "plan", "staging")
+    assert "choose one of demo, other" in error_line(result)
