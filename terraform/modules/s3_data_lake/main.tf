@@ -1,0 +1,136 @@
+locals {
+  tags = merge(
+    {
+      Project     = var.project_name
+      Environment = var.environment
+    },
+    var.tags,
+  )
+
+  # Per layer: the defaults with any non-null override on top.
+  lifecycle = {
+    for layer in keys(var.bucket_names) : layer => merge(
+      var.lifecycle_defaults,
+      { for k, v in try(var.lifecycle_overrides[layer], {}) : k => v if v != null },
+    )
+  }
+}
+
+resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_18:Server access logs go to a separate logging account's bucket via an organisation-level CloudTrail data-event trail, not a per-bucket log bucket.
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery decision taken per dataset; the lake is rebuilt from the event streams.
+  #checkov:skip=CKV2_AWS_62:No consumer subscribes to object-created events yet; notifications are added with their consumer.
+  #checkov:skip=CKV_AWS_145:SSE-KMS is used whenever the environment passes kms_key_arn (prod does); SSE-S3 elsewhere.
+  for_each = var.bucket_names
+
+  bucket        = each.value
+  force_destroy = var.force_destroy
+
+  tags = merge(local.tags, { DataLayer = each.key })
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  for_each = var.bucket_names
+
+  bucket = aws_s3_bucket.this[each.key].id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  for_each = var.bucket_names
+
+  bucket                  = aws_s3_bucket.this[each.key].id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  for_each = var.bucket_names
+
+  bucket = aws_s3_bucket.this[each.key].id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  for_each = var.bucket_names
+
+  bucket = aws_s3_bucket.this[each.key].id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = var.kms_key_arn == null ? "AES256" : "aws:kms"
+      kms_master_key_id = var.kms_key_arn
+    }
+    bucket_key_enabled = var.kms_key_arn != null
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  for_each = var.bucket_names
+
+  bucket = aws_s3_bucket.this[each.key].id
+
+  rule {
+    id     = "${each.key}-tiering"
+    status = "Enabled"
+
+    # The whole bucket. (An explicit empty prefix rather than `filter {}`: both mean every
+    # object, and this form reads back identically from S3 and from emulators.)
+    filter {
+      prefix = ""
+    }
+
+    transition {
+      days          = local.lifecycle[each.key].transition_to_ia_days
+      storage_class = "STANDARD_IA"
+    }
+
+    transition {
+      days          = local.lifecycle[each.key].transition_to_glacier_days
+      storage_class = "GLACIER"
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = local.lifecycle[each.key].noncurrent_version_expiration_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = local.lifecycle[each.key].abort_incomplete_multipart_upload_days
+    }
+  }
+
+  # A lifecycle rule on a bucket without versioning cannot expire noncurrent versions.
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  for_each = var.bucket_names
+
+  bucket = aws_s3_bucket.this[each.key].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [aws_s3_bucket.this[each.key].arn, "${aws_s3_bucket.this[each.key].arn}/*"]
+        Condition = {
+          Bool = { "aws:SecureTransport" = "false" }
+        }
+      },
+    ]
+  })
+
+  # PutBucketPolicy fails while the public access block is being changed.
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}

@@ -1,0 +1,82 @@
+variable "project_name" {
+  type        = string
+  description = "Project name, used in the buckets' Project tag when the caller has no provider default_tags."
+}
+
+variable "environment" {
+  type        = string
+  description = "Environment name (local, dev, staging or prod), used in the buckets' Environment tag."
+
+  validation {
+    condition     = contains(["local", "dev", "staging", "prod"], var.environment)
+    error_message = "The environment must be one of local, dev, staging or prod."
+  }
+}
+
+variable "bucket_names" {
+  type        = map(string)
+  description = "Bucket name per data-lake layer, for example { raw = \"...\", processed = \"...\", curated = \"...\" }. Names must be globally unique."
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name in values(var.bucket_names) : can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", name))])
+    error_message = "Every bucket name must be 3-63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit."
+  }
+}
+
+variable "kms_key_arn" {
+  type        = string
+  description = "ARN of a customer-managed KMS key for default bucket encryption (SSE-KMS with an S3 Bucket Key). Null uses SSE-S3 (AES256)."
+  default     = null
+}
+
+variable "force_destroy" {
+  type        = bool
+  description = "Allow `terraform destroy` to delete non-empty buckets. Only for throwaway environments (local); never in prod."
+  default     = false
+}
+
+variable "lifecycle_defaults" {
+  type = object({
+    transition_to_ia_days                  = optional(number, 30)
+    transition_to_glacier_days             = optional(number, 90)
+    noncurrent_version_expiration_days     = optional(number, 30)
+    abort_incomplete_multipart_upload_days = optional(number, 7)
+  })
+  description = "Lifecycle applied to every layer unless overridden in lifecycle_overrides: days until STANDARD_IA, days until GLACIER, days noncurrent versions are kept, days before incomplete multipart uploads are aborted."
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = var.lifecycle_defaults.transition_to_ia_days >= 30 && var.lifecycle_defaults.transition_to_glacier_days > var.lifecycle_defaults.transition_to_ia_days
+    error_message = "S3 requires transition_to_ia_days >= 30, and transition_to_glacier_days must come after it."
+  }
+}
+
+variable "lifecycle_overrides" {
+  type = map(object({
+    transition_to_ia_days                  = optional(number)
+    transition_to_glacier_days             = optional(number)
+    noncurrent_version_expiration_days     = optional(number)
+    abort_incomplete_multipart_upload_days = optional(number)
+  }))
+  description = "Per-layer lifecycle overrides keyed like bucket_names (for example keep curated data longer in STANDARD). Unset attributes fall back to lifecycle_defaults."
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition = alltrue([
+      for layer in values(var.lifecycle_overrides) : (
+        coalesce(layer.transition_to_ia_days, 30) >= 30
+      )
+    ])
+    error_message = "S3 requires transition_to_ia_days >= 30."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags merged into every resource of the module."
+  default     = {}
+  nullable    = false
+}
