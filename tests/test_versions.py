@@ -144,3 +144,25 @@ def test_tofu_is_looked_up_when_the_contract_asks(tmp_path: Path, monkeypatch) -
     monkeypatch.setattr(engine, "bundled_argv", lambda: None)
     with pytest.raises(EngineError, match=r"No tofu found: install tofu >= 1\.6 on PATH"):
         engine.resolve(">= 1.6", preferred="tofu")
+
+
+def test_version_manager_shims_are_probed_every_time(tmp_path: Path, monkeypatch, counted_probes) -> None:
+    """tfenv/asdf put a script named terraform on PATH, mise a link to its own binary: the same
+    file answers with whichever version the folder asks for, so nothing may be remembered."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    real = path_terraform()
+    script = tmp_path / "tfenv" / "terraform"
+    script.parent.mkdir()
+    script.write_text(f'#!/bin/sh\nexec "{real}" "$@"\n')
+    script.chmod(0o755)
+    manager = tmp_path / "mise" / "mise"
+    manager.parent.mkdir()
+    shutil.copy2(real, manager)
+    link = tmp_path / "shims" / "terraform"
+    link.parent.mkdir()
+    link.symlink_to(manager)
+    for shim in (script, link):
+        counted_probes.clear()
+        first = engine.probe_version((str(shim),))
+        assert engine.probe_version((str(shim),)) == first
+        assert len(counted_probes) == 2, shim
