@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import IO, Any
 
 from platformctl.errors import Interrupted, PlatformctlError
@@ -161,3 +162,95 @@ def stdin_is_tty() -> bool:
 def running_in_ci() -> bool:
     """CI=true (GitHub Actions, GitLab, most others): never prompt, never use aws-vault."""
     return os.environ.get("CI", "").strip().lower() == "true"
+
+
+# Background services started by spawn_detached in this process. Kept referenced so that a
+# Popen is never garbage-collected (with a "still running" warning) while its service runs,
+# and so that pid_alive can reap one that exited instead of mistaking the zombie for alive.
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
+def spawn_detached(
+    argv: Sequence[str],
+    *,
+    log_file: Path,
+    env: EnvOverrides | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start a background service that outlives platformctl, and return it.
+
+    It gets its own session (start_new_session), so the terminal's Ctrl-C, which is sent to
+    our foreground process group, never reaches it, and closing the terminal does not hang
+    it up. stdin is /dev/null; stdout and stderr are appended to `log_file`. The caller
+    may poll() the returned process while it waits for the service to answer.
+    """
+    log.debug("spawn_detached: %s (log=%s, env+=%s)", describe(argv), log_file, redact_env(env))
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log_output:
+        try:
+            child = subprocess.Popen(
+                list(argv),
+                env=build_env(env),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log_output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise _cannot_start(argv, exc) from exc
+    _DETACHED.append(child)
+    return child
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, waiting to be reaped, does not count)."""
+    for child in _DETACHED:
+        if child.pid == pid:
+            return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    try:  # Linux: a zombie still answers kill(0); its state letter says Z
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return fields[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def stop_detached(pid: int, timeout: float = 10.0, *, group: bool = True) -> bool:
+    """SIGTERM a service, SIGKILL it after `timeout` seconds; True once it is gone.
+
+    `group`: signal its whole process group, right for what spawn_detached started (a
+    session leader, whose group id is its pid); a process someone else started gets the
+    signal alone, since its group may hold the rest of that person's shell job.
+    """
+    import time
+
+    def send(sig: signal.Signals) -> None:
+        try:
+            if group:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return  # gone already, or not ours to stop: the wait below tells which
+
+    if not pid_alive(pid):
+        return True
+    send(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    send(signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
