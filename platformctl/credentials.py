@@ -2,16 +2,35 @@
 
 - Emulated environments (`local`): the user's AWS variables are removed and fake ones set,
   so nothing can reach real AWS whatever the shell holds.
-- Real environments: `aws-vault exec PROFILE --` when the contract names a profile, or the
-  ambient credentials with --no-vault (CI's OIDC credentials).
+- Real environments: `aws-vault exec PROFILE --` when the contract names a profile (or
+  --profile does), or the ambient credentials with --no-vault, PLATFORMCTL_NO_VAULT=1 or
+  CI=true (CI's OIDC credentials). Inside an aws-vault session (AWS_VAULT set) the session
+  is used as is when it is the right profile and refused when it is another one: aws-vault
+  itself refuses to nest sessions.
+- Long applies: by default aws-vault serves credentials through its ECS credential server
+  (`--ecs-server`), which the SDKs poll and refresh, so a two-hour apply does not die when
+  a one-hour session expires; `session_duration` in the contract asks for one session of
+  that length (`--duration`) instead, for teams whose roles allow long sessions.
+
+Anything else that must act as the environment's identity (the STS account guard, the
+state-bucket bootstrap) runs through `run_python`, under the same prefix and environment
+as terraform, so it sees exactly the credentials terraform will get.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import sys
+import tempfile
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
-from platformctl.contract import Environment
+from platformctl import process
+from platformctl.contract import Environment, parse_duration
+from platformctl.errors import CredentialsError, PlatformctlError
 
 # Every variable through which the AWS SDKs and the provider pick up real credentials or
 # a real endpoint. Removed from terraform's environment for emulated runs.
@@ -70,10 +89,114 @@ def emulator_env(region: str | None) -> dict[str, str | None]:
     return overrides
 
 
+VAULT_ENV = "AWS_VAULT"
+NO_VAULT_ENV = "PLATFORMCTL_NO_VAULT"
+INSTALL_VAULT = "brew install aws-vault, or a release from github.com/ByteNess/aws-vault"
+# STS session limits: GetSessionToken allows 15 minutes to 36 hours.
+SHORTEST_SESSION = timedelta(minutes=15)
+LONGEST_SESSION = timedelta(hours=36)
+
+
+def vault_disabled_by(no_vault: bool = False) -> str | None:
+    """Why aws-vault is not used (the setting's name), or None when it is."""
+    if os.environ.get(NO_VAULT_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return f"{NO_VAULT_ENV}=1"
+    if no_vault:
+        return "--no-vault"
+    if process.running_in_ci():
+        return "CI=true"
+    return None
+
+
+@dataclass(frozen=True)
+class VaultSession:
+    """The aws-vault exec flags that keep credentials alive for a whole run, and why."""
+
+    flags: tuple[str, ...]
+    description: str
+
+
+def _go_duration(length: timedelta) -> str:
+    """aws-vault parses Go durations, which have no day unit."""
+    seconds = int(length.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60}m"
+    return f"{seconds}s"
+
+
+def vault_session(environment: Environment) -> VaultSession:
+    if environment.session_duration is None:
+        return VaultSession(
+            ("--ecs-server",),
+            "aws-vault credential server (--ecs-server): credentials refresh during long applies",
+        )
+    where = f"{environment.contract_path}: environments.{environment.name}.session_duration"
+    length = parse_duration(environment.session_duration, where)
+    if not SHORTEST_SESSION <= length <= LONGEST_SESSION:
+        raise CredentialsError(
+            f"{where} = {environment.session_duration!r}: AWS sessions last 15m to 36h; "
+            "remove the key to use aws-vault's credential server instead."
+        )
+    go = _go_duration(length)
+    return VaultSession(
+        ("--duration", go), f"one {go} aws-vault session (--duration, session_duration in platform.toml)"
+    )
+
+
 def for_environment(environment: Environment, *, no_vault: bool = False, profile: str | None = None) -> Credentials:
     if environment.is_emulated:
         return Credentials(env=emulator_env(environment.region), description="fake emulator credentials")
+    disabled_by = vault_disabled_by(no_vault)
+    if disabled_by:
+        return Credentials(description=f"ambient AWS credentials ({disabled_by})")
     chosen = profile or environment.aws_vault_profile
-    if no_vault or not chosen:
-        return Credentials(description="ambient AWS credentials (--no-vault)")
-    return Credentials(prefix=("aws-vault", "exec", chosen, "--"), description=f"aws-vault profile {chosen}")
+    if not chosen:
+        return Credentials(
+            description=f"ambient AWS credentials (no aws_vault_profile for {environment.name} in platform.toml)"
+        )
+    current = os.environ.get(VAULT_ENV)
+    if current:
+        if current == chosen:
+            return Credentials(description=f"the current aws-vault session of profile {chosen} ({VAULT_ENV})")
+        raise CredentialsError(
+            f"This shell is inside aws-vault session {current!r} but {environment.name} uses profile {chosen!r}: "
+            f"exit that session first (or run inside `aws-vault exec {chosen}`)."
+        )
+    if shutil.which("aws-vault") is None:
+        raise CredentialsError(
+            f"aws-vault not found on PATH ({environment.name} uses profile {chosen!r}): install it "
+            f"({INSTALL_VAULT}), or pass --no-vault to use the ambient AWS credentials."
+        )
+    session = vault_session(environment)
+    return Credentials(
+        prefix=("aws-vault", "exec", *session.flags, chosen, "--"),
+        description=f"aws-vault profile {chosen}, {session.description}",
+    )
+
+
+def run_python(credentials: Credentials, module: str, *args: str) -> Any:
+    """Run `python -m MODULE ARGS` as the environment's identity and return the JSON it prints.
+
+    Same prefix and environment as terraform, so it sees the same credentials. stdin and
+    stderr stay on the terminal, so aws-vault can ask for an MFA code; only stdout is read.
+    The module prints one JSON object; {"error": "..."} with a non-zero exit on failure.
+    """
+    argv = [*credentials.prefix, sys.executable, "-m", module, *args]
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        returncode = process.stream(argv, env=credentials.env, stdout=out)
+        out.seek(0)
+        text = out.read()
+    try:
+        data = json.loads(text) if text.strip() else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and "error" in data:
+        raise PlatformctlError(str(data["error"]))
+    if returncode != 0 or data is None:
+        runner = " ".join(credentials.prefix[:-1]) if credentials.prefix else f"python -m {module}"
+        raise CredentialsError(
+            f"{runner} failed (exit {returncode}): see its message above, fix the credentials and retry."
+        )
+    return data
