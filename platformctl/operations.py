@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from platformctl import contract, credentials, engine, exit_codes, providers
+from platformctl import account, contract, credentials, engine, exit_codes, gate, git, process, providers
+from platformctl import bootstrap as state_backend
 from platformctl.contract import Environment, Project
-from platformctl.errors import PlatformctlError
+from platformctl.errors import ApprovalError, Interrupted, PlatformctlError, TerraformFailed
 from platformctl.terraform import ChangeSummary, Terraform, summarize
 
 log = logging.getLogger("platformctl")
@@ -73,6 +76,28 @@ class Context:
         log.info("%s: %s, %s", environment.name, self.engine.describe(), creds.description)
         return self.terraform(environment.directory, creds.env, creds.prefix)
 
+    def account_guard(self, environment: Environment) -> str | None:
+        """STS check that the caller is the environment's account: real environments with an
+        AWS provider (a root without one has no account to be wrong about)."""
+        if environment.is_emulated or not environment.provider:
+            return None
+        return account.verify(environment, self.credentials(environment)).account
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a human is asked to confirm by typing the environment's name."""
+
+    environment: str
+    action: str  # "apply" | "destroy"
+    heading: str
+    summary: ChangeSummary
+
+
+# The CLI's prompt: shows the confirmation, returns what was typed. Ctrl-C raises
+# KeyboardInterrupt, end of input EOFError; both abort with nothing applied.
+Confirm = Callable[[Confirmation], str]
+
 
 def build_functions(project: Project) -> list[Path]:
     """Build the Lambda packages the roots reference (reproducible zips under build/)."""
@@ -112,9 +137,12 @@ class PlanOutcome:
     exit_code: int
     plan_file: Path | None
     summary: ChangeSummary | None
+    # Gated environments: the saved plan and its manifest (None when there were no changes).
+    gated: bool = False
+    saved: gate.SavedPlan | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "command": "plan",
             "environment": self.environment,
             "exit_code": self.exit_code,
@@ -122,15 +150,21 @@ class PlanOutcome:
             "plan_file": str(self.plan_file) if self.plan_file else None,
             "summary": self.summary.as_dict() if self.summary else None,
         }
+        if self.gated:
+            data["manifest"] = self.saved.as_dict() if self.saved else None
+        return data
 
 
 def plan(ctx: Context, environment: Environment, out: Path | None = None, extra: Sequence[str] = ()) -> PlanOutcome:
+    if environment.approval_required:
+        return gated_plan(ctx, environment, out, extra)
     if out is not None:
         out = out.resolve()
         if out.is_dir():
             raise PlatformctlError(f"--out {out} is a directory: name a plan file.")
     build_functions(ctx.project)
     tf = ctx.terraform_for(environment)
+    ctx.account_guard(environment)
     ensure_initialized(ctx, environment, tf)
     if ctx.options.json_output and out is None:
         # A summary needs a saved plan; keep it in platformctl's own state folder.
@@ -141,29 +175,226 @@ def plan(ctx: Context, environment: Environment, out: Path | None = None, extra:
     return PlanOutcome(environment.name, returncode, out, summary)
 
 
+def gated_plan(ctx: Context, environment: Environment, out: Path | None, extra: Sequence[str]) -> PlanOutcome:
+    """Plan a gated environment into the gate's folder, with its manifest."""
+    folder = gate.plans_dir(ctx.project, environment)
+    if out is not None:
+        raise ApprovalError(f"{environment.name} is gated: its plans are saved under {folder}; drop --out.")
+    git.tree_state(ctx.project.root)  # fail before planning when there is no commit to bind to
+    build_functions(ctx.project)
+    tf = ctx.terraform_for(environment)
+    caller = ctx.account_guard(environment)
+    ensure_initialized(ctx, environment, tf)
+    pending = gate.pending_plan_path(ctx.project, environment)
+    try:
+        returncode = tf.plan(out=pending, extra=extra)
+        if returncode != exit_codes.CHANGES:
+            log.info("%s: no changes; no plan saved", environment.name)
+            return PlanOutcome(environment.name, returncode, None, ChangeSummary(), gated=True)
+        plan_json = tf.show_plan(pending)
+        summary = summarize(plan_json)
+        # After init and plan: an init that rewrites the lock file dirties the tree too.
+        tree = git.tree_state(ctx.project.root)
+        if tree.dirty:
+            log.warning(
+                "%s: uncommitted changes (%s): this plan is for review only; apply will refuse it",
+                environment.name, ", ".join(tree.changed),
+            )
+        saved = gate.save(
+            ctx.project, environment, pending,
+            account=caller or "", tree=tree, plan_json=plan_json, summary=summary.as_dict(),
+        )
+    finally:
+        gate.discard_pending(pending)
+    return PlanOutcome(environment.name, returncode, saved.plan_path, summary, gated=True, saved=saved)
+
+
+def apply_saved_plan(tf: Terraform, environment: Environment, plan_file: Path) -> None:
+    """`terraform apply PLANFILE`, with Terraform's stale-plan error turned into one line.
+
+    stderr (where Terraform writes errors) is collected and shown after the run, so the
+    stale case can be recognised; progress on stdout stays live.
+    """
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errors:
+        try:
+            returncode = process.stream(
+                tf.argv("apply", str(plan_file)), env=tf.env, cwd=tf.workdir,
+                stdout=sys.stderr if tf.human_to_stderr else None, stderr=errors,
+            )
+        finally:
+            errors.seek(0)
+            text = errors.read()
+            if "Saved plan is stale" not in text:
+                sys.stderr.write(text)
+                sys.stderr.flush()
+    if returncode == 0:
+        return
+    if "Saved plan is stale" in text:
+        raise TerraformFailed(
+            f"Plan {plan_file.name} is stale: {environment.name}'s state changed after it was made, so Terraform "
+            f"applied nothing; run `platformctl plan {environment.name}` again.",
+            returncode,
+        )
+    raise TerraformFailed(
+        f"terraform apply failed in {tf.workdir} (exit {returncode}): see Terraform's message above.", returncode
+    )
+
+
+def _can_prompt() -> str | None:
+    """Why nobody can be asked here, or None when a human can type at a terminal."""
+    if process.running_in_ci():
+        return "CI=true"
+    if not process.stdin_is_tty():
+        return "no terminal"
+    return None
+
+
+def _confirm(environment: Environment, confirmation: Confirmation, confirm: Confirm) -> None:
+    """Show the summary, read the typed name; Ctrl-C or end of input aborts, nothing changed."""
+    name = environment.name
+    try:
+        typed = confirm(confirmation)
+    except KeyboardInterrupt:
+        raise Interrupted(f"Aborted at the confirmation prompt: nothing was changed in {name}.") from None
+    except EOFError:
+        raise ApprovalError(f"No confirmation typed (end of input): nothing was changed in {name}.") from None
+    gate.check_confirmation(environment, typed)
+
+
+def gated_apply(ctx: Context, environment: Environment, plan_file: Path | None, *, auto_approve: bool,
+                approve: str | None, confirm: Confirm | None, extra: Sequence[str]) -> gate.SavedPlan:
+    """Apply a reviewed, saved plan of a gated environment, or refuse and say why."""
+    name = environment.name
+    if auto_approve:
+        raise ApprovalError(
+            f"--yes is refused for {name} (approval = \"required\" in platform.toml): approve the reviewed plan "
+            "with --approve <sha256 prefix>, or type the name when asked."
+        )
+    if extra:
+        raise ApprovalError(f"{name} applies exactly the saved plan: pass no Terraform options after --.")
+    saved = gate.select(ctx.project, environment, plan_file)
+    gate.check(saved, environment, git.tree_state(ctx.project.root))
+    # The approval is checked before any AWS call; the prompt comes after the account check.
+    if approve is not None:
+        gate.check_approval(saved, approve)
+    elif confirm is None or _can_prompt():
+        raise ApprovalError(
+            f"{name} needs an approval and nothing can prompt here ({_can_prompt() or 'no prompt'}): pass "
+            f"--approve <sha256 prefix, {gate.MIN_APPROVAL_PREFIX}+ hex> of the reviewed plan {saved.name}."
+        )
+    tf = ctx.terraform_for(environment)
+    gate.check_account(saved, ctx.account_guard(environment) or "")
+    if approve is not None:
+        log.info("%s: plan %s approved by --approve %s", name, saved.name, approve.strip().lower())
+    elif confirm is not None:  # always, after the check above
+        heading = (
+            f"Plan {saved.name} for {name}: sha256 {saved.sha256[:gate.MIN_APPROVAL_PREFIX]}, account "
+            f"{saved.manifest.account}, commit {saved.manifest.git_commit[:12]}, made {saved.manifest.created_at}"
+        )
+        _confirm(environment, Confirmation(name, "apply", heading, saved.summary), confirm)
+    build_functions(ctx.project)
+    ensure_initialized(ctx, environment, tf)
+    # Consumed before Terraform starts: even a failed or interrupted apply may have changed
+    # the state, so the plan is never offered again.
+    saved = gate.mark_consumed(saved, "started")
+    try:
+        apply_saved_plan(tf, environment, saved.plan_path)
+    except Interrupted:
+        gate.mark_consumed(saved, "interrupted")
+        raise
+    except PlatformctlError:
+        gate.mark_consumed(saved, "failed")
+        raise
+    return gate.mark_consumed(saved, "applied")
+
+
 def apply(ctx: Context, environment: Environment, plan_file: Path | None = None, *,
-          auto_approve: bool = False, extra: Sequence[str] = ()) -> None:
+          auto_approve: bool = False, extra: Sequence[str] = (), approve: str | None = None,
+          confirm: Confirm | None = None) -> gate.SavedPlan | None:
+    if environment.approval_required:
+        return gated_apply(ctx, environment, plan_file, auto_approve=auto_approve, approve=approve,
+                           confirm=confirm, extra=extra)
+    if approve is not None:
+        raise ApprovalError(f"--approve is for gated environments; {environment.name} is not one.")
     if plan_file is not None:
         plan_file = plan_file.resolve()
         if not plan_file.is_file():
-            raise PlatformctlError(f"Plan file {plan_file} not found: run `platformctl plan {environment.name} --out FILE` first.")
+            raise PlatformctlError(
+                f"Plan file {plan_file} not found: run `platformctl plan {environment.name} --out FILE` first."
+            )
     tf = ctx.terraform_for(environment)
     if plan_file is None and not auto_approve and not tf.interactive:
         raise PlatformctlError(
-            f"Nothing can confirm this apply without a terminal: pass --yes, or a plan file from `platformctl plan {environment.name} --out FILE`."
+            "Nothing can confirm this apply without a terminal: pass --yes, or a plan file from "
+            f"`platformctl plan {environment.name} --out FILE`."
+        )
+    ctx.account_guard(environment)
+    build_functions(ctx.project)
+    ensure_initialized(ctx, environment, tf)
+    if plan_file is not None and not extra:
+        apply_saved_plan(tf, environment, plan_file)
+    else:
+        tf.apply(plan_file=plan_file, auto_approve=auto_approve, extra=extra)
+    return None
+
+
+def gated_destroy(ctx: Context, environment: Environment, *, auto_approve: bool, allow_destroy: bool,
+                  confirm: Confirm | None, extra: Sequence[str]) -> None:
+    """Destroy a gated environment: --allow-destroy, then a reviewed destroy plan and the typed name."""
+    name = environment.name
+    if auto_approve:
+        raise ApprovalError(f"--yes is refused for {name}: pass --allow-destroy and type the name when asked.")
+    if not allow_destroy:
+        raise ApprovalError(
+            f"{name} is gated (approval = \"required\"): destroying it needs --allow-destroy, then its name typed."
+        )
+    if confirm is None or _can_prompt():
+        raise ApprovalError(
+            f"Destroying {name} needs a human to type its name ({_can_prompt() or 'no prompt'}): "
+            "run it from a terminal."
+        )
+    tf = ctx.terraform_for(environment)
+    ctx.account_guard(environment)
+    build_functions(ctx.project)
+    ensure_initialized(ctx, environment, tf)
+    pending = gate.pending_plan_path(ctx.project, environment)
+    try:
+        if tf.plan(out=pending, destroy=True, extra=extra) != exit_codes.CHANGES:
+            log.info("%s: nothing to destroy", name)
+            return
+        summary = summarize(tf.show_plan(pending))
+        heading = f"DESTROY {name}: {summary.destroy} resources will be deleted"
+        _confirm(environment, Confirmation(name, "destroy", heading, summary), confirm)
+        # Exactly the plan just shown, never -auto-approve of a fresh one.
+        apply_saved_plan(tf, environment, pending)
+    finally:
+        gate.discard_pending(pending)
+
+
+def destroy(ctx: Context, environment: Environment, *, auto_approve: bool = False, extra: Sequence[str] = (),
+            allow_destroy: bool = False, confirm: Confirm | None = None) -> None:
+    if environment.approval_required:
+        gated_destroy(ctx, environment, auto_approve=auto_approve, allow_destroy=allow_destroy,
+                      confirm=confirm, extra=extra)
+        return
+    tf = ctx.terraform_for(environment)
+    ctx.account_guard(environment)
+    if not auto_approve and not tf.interactive:
+        raise PlatformctlError(
+            f"Nothing can confirm this destroy without a terminal: pass --yes to destroy {environment.name}."
         )
     build_functions(ctx.project)
     ensure_initialized(ctx, environment, tf)
-    tf.apply(plan_file=plan_file, auto_approve=auto_approve, extra=extra)
-
-
-def destroy(ctx: Context, environment: Environment, *, auto_approve: bool = False, extra: Sequence[str] = ()) -> None:
-    tf = ctx.terraform_for(environment)
-    if not auto_approve and not tf.interactive:
-        raise PlatformctlError(f"Nothing can confirm this destroy without a terminal: pass --yes to destroy {environment.name}.")
-    build_functions(ctx.project)
-    ensure_initialized(ctx, environment, tf)
     tf.destroy(auto_approve=auto_approve, extra=extra)
+
+
+def bootstrap(ctx: Context, environment: Environment, dynamodb_lock: bool = False) -> state_backend.BootstrapReport:
+    """Create or complete the environment's state bucket (and lock table), idempotently."""
+    spec = state_backend.spec_for(environment, dynamodb_lock)
+    creds = ctx.credentials(environment)
+    log.info("%s: bootstrap of s3://%s, %s", environment.name, spec.bucket, creds.description)
+    ctx.account_guard(environment)
+    return state_backend.make_backend(creds, spec)
 
 
 def output(ctx: Context, environment: Environment) -> dict[str, Any]:

@@ -16,6 +16,13 @@ EnvArg = Annotated[str, typer.Argument(help="Environment: a folder under terrafo
 NoVault = Annotated[bool, typer.Option("--no-vault", envvar="PLATFORMCTL_NO_VAULT", help="Use ambient AWS credentials (CI's OIDC) instead of aws-vault. Default when CI=true.")]
 Profile = Annotated[str | None, typer.Option("--profile", help="aws-vault profile to use instead of the contract's.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (refused for gated environments).")]
+Approve = Annotated[str | None, typer.Option(
+    "--approve", metavar="SHA256_PREFIX",
+    help="Gated environments, without a prompt (CI): approve the reviewed saved plan by its sha256 (12+ hex).",
+)]
+AllowDestroy = Annotated[bool, typer.Option(
+    "--allow-destroy", help="Required to destroy a gated environment (you still type its name).",
+)]
 
 
 def _with_credentials(ctx: typer.Context, no_vault: bool, profile: str | None) -> operations.Context:
@@ -46,7 +53,15 @@ def plan(
     context = _with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     outcome = operations.plan(context, env, out, passthrough(ctx))
-    state(ctx).output.result(outcome.as_dict())
+    output = state(ctx).output
+    human = None
+    if outcome.saved is not None:
+        from platformctl.commands.release import saved_plan_renderable
+
+        human = saved_plan_renderable(outcome.saved)
+        if output.json_output:  # the reviewer still sees it; stdout stays one JSON object
+            output.err.print(human)
+    output.result(outcome.as_dict(), human)
     raise typer.Exit(outcome.exit_code)
 
 
@@ -55,21 +70,42 @@ def apply(
     environment: EnvArg,
     plan_file: Annotated[Path | None, typer.Argument(help="A saved plan to apply exactly.", show_default=False)] = None,
     yes: Yes = False,
+    approve: Approve = None,
     no_vault: NoVault = False,
     profile: Profile = None,
 ) -> None:
-    """terraform apply for ENV, from a saved plan or a fresh one."""
+    """terraform apply for ENV, from a saved plan or a fresh one (gated environments: only their saved plan)."""
+    from platformctl.commands.release import make_confirm
+
     context = _with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
-    operations.apply(context, env, plan_file, auto_approve=yes, extra=passthrough(ctx))
-    state(ctx).output.result({"command": "apply", "environment": env.name, "exit_code": 0})
+    saved = operations.apply(
+        context, env, plan_file, auto_approve=yes, extra=passthrough(ctx), approve=approve,
+        confirm=make_confirm(state(ctx).output),
+    )
+    result: dict[str, object] = {"command": "apply", "environment": env.name, "exit_code": 0}
+    if saved is not None:  # gated environments: the plan applied, and its manifest
+        result["manifest"] = saved.as_dict()
+    state(ctx).output.result(result)
 
 
-def destroy(ctx: typer.Context, environment: EnvArg, yes: Yes = False, no_vault: NoVault = False, profile: Profile = None) -> None:
-    """terraform destroy for ENV."""
+def destroy(
+    ctx: typer.Context,
+    environment: EnvArg,
+    yes: Yes = False,
+    allow_destroy: AllowDestroy = False,
+    no_vault: NoVault = False,
+    profile: Profile = None,
+) -> None:
+    """terraform destroy for ENV (gated environments: --allow-destroy and the typed name)."""
+    from platformctl.commands.release import make_confirm
+
     context = _with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
-    operations.destroy(context, env, auto_approve=yes, extra=passthrough(ctx))
+    operations.destroy(
+        context, env, auto_approve=yes, extra=passthrough(ctx), allow_destroy=allow_destroy,
+        confirm=make_confirm(state(ctx).output),
+    )
     state(ctx).output.result({"command": "destroy", "environment": env.name, "exit_code": 0})
 
 
