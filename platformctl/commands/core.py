@@ -12,8 +12,18 @@ from platformctl import __version__, doctor, exit_codes, operations
 from platformctl.cli import passthrough, state
 from platformctl.render import table
 
-EnvArg = Annotated[str, typer.Argument(help="Environment: a folder under terraform/environments (local, dev, prod).", show_default=False)]
-NoVault = Annotated[bool, typer.Option("--no-vault", envvar="PLATFORMCTL_NO_VAULT", help="Use ambient AWS credentials (CI's OIDC) instead of aws-vault. Default when CI=true.")]
+EnvArg = Annotated[
+    str,
+    typer.Argument(help="Environment: a folder under terraform/environments (local, dev, prod).", show_default=False),
+]
+NoVault = Annotated[
+    bool,
+    typer.Option(
+        "--no-vault",
+        envvar="PLATFORMCTL_NO_VAULT",
+        help="Use ambient AWS credentials (CI's OIDC) instead of aws-vault. Default when CI=true.",
+    ),
+]
 Profile = Annotated[str | None, typer.Option("--profile", help="aws-vault profile to use instead of the contract's.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (refused for gated environments).")]
 Approve = Annotated[str | None, typer.Option(
@@ -116,13 +126,20 @@ def output(ctx: typer.Context, environment: EnvArg, no_vault: NoVault = False, p
     values = operations.output(context, env)
     import json
 
-    rows = [[name, json.dumps(value) if not isinstance(value, str) else value] for name, value in sorted(values.items())]
+    rows = [
+        [name, value if isinstance(value, str) else json.dumps(value)] for name, value in sorted(values.items())
+    ]
     state(ctx).output.result(
         {"command": "output", "environment": env.name, "outputs": values}, table(None, ["output", "value"], rows)
     )
 
 
-def fmt(ctx: typer.Context, check: Annotated[bool, typer.Option("--check", help="Only check; exit 3 and show the diff if a file needs formatting.")] = False) -> None:
+CheckOnly = Annotated[
+    bool, typer.Option("--check", help="Only check; exit 3 and show the diff if a file needs formatting.")
+]
+
+
+def fmt(ctx: typer.Context, check: CheckOnly = False) -> None:
     """terraform fmt -recursive over terraform/."""
     returncode = operations.fmt(state(ctx).context, check, passthrough(ctx))
     state(ctx).output.result({"command": "fmt", "check": check, "exit_code": returncode})
@@ -139,7 +156,9 @@ def validate(
     if (environment is None) == (not all_environments):
         from platformctl.errors import PlatformctlError
 
-        raise PlatformctlError("Name one environment, or pass --all: `platformctl validate dev` or `platformctl validate --all`.")
+        raise PlatformctlError(
+            "Name one environment, or pass --all: `platformctl validate dev` or `platformctl validate --all`."
+        )
     names = context.project.environment_names() if all_environments else [environment or ""]
     outcomes = [operations.validate(context, context.environment(name)) for name in names]
     rows = [
@@ -170,7 +189,12 @@ def version(ctx: typer.Context) -> None:
     context = state(ctx).context
     engine = context.engine
     state(ctx).output.result(
-        {"platformctl": __version__, "terraform": engine.version, "engine": engine.describe(), "argv": list(engine.argv)},
+        {
+            "platformctl": __version__,
+            "terraform": engine.version,
+            "engine": engine.describe(),
+            "argv": list(engine.argv),
+        },
         f"platformctl {__version__}\n{engine.describe()}",
     )
 
