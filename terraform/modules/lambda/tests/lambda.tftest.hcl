@@ -1,0 +1,252 @@
+# Plan-only tests with a mocked provider: least privilege, logging, the event source
+# mapping, alarms, and every validation. Run with `terraform init && terraform test` in the
+# module folder. tests/fixtures/package.zip is a stand-in package (one trivial handler).
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:us-east-1:111111111111:log-group:/aws/lambda/order-ingest"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::111111111111:role/order-ingest-role"
+    }
+  }
+}
+
+variables {
+  function_name       = "order-ingest"
+  package_path        = "tests/fixtures/package.zip"
+  kinesis_stream_arn  = "arn:aws:kinesis:us-east-1:111111111111:stream/order-events"
+  s3_bucket_arns      = ["arn:aws:s3:::raw-bucket"]
+  dynamodb_table_arns = ["arn:aws:dynamodb:us-east-1:111111111111:table/orders"]
+  failure_queue_arn   = "arn:aws:sqs:us-east-1:111111111111:order-ingest-failures"
+  tags                = { Team = "data-platform" }
+}
+
+run "function_is_configured_and_packaged" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_function.this.runtime == "python3.12" && aws_lambda_function.this.handler == "handler.lambda_handler"
+    error_message = "Python 3.12, handler.lambda_handler."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.memory_size == 256 && aws_lambda_function.this.timeout == 30
+    error_message = "Default memory 256 MB and timeout 30 s."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.source_code_hash == filebase64sha256("tests/fixtures/package.zip")
+    error_message = "The code hash is the package's, so a rebuild with a change redeploys."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active"
+    error_message = "X-Ray tracing is active by default."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.function.name == "/aws/lambda/order-ingest" && aws_cloudwatch_log_group.function.retention_in_days == 30
+    error_message = "The function's log group exists with a retention."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.tags["Team"] == "data-platform" && aws_iam_role.lambda.tags["Team"] == "data-platform"
+    error_message = "Resources carry the caller's tags."
+  }
+}
+
+run "role_has_least_privilege" {
+  command = plan
+
+  assert {
+    condition     = jsondecode(aws_iam_role.lambda.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
+    error_message = "Only Lambda may assume the role."
+  }
+
+  assert {
+    condition = alltrue([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement :
+    s.Sid == "WriteTraces" || !contains(s.Resource, "*")])
+    error_message = "No statement but X-Ray's (which has no resource-level permissions) uses Resource \"*\"."
+  }
+
+  assert {
+    condition = alltrue([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement :
+    alltrue([for a in s.Action : !endswith(a, ":*")])])
+    error_message = "No service-wide action wildcard."
+  }
+
+  assert {
+    condition = {
+      for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Sid => s.Resource
+      } == {
+      WriteOwnLogs    = ["arn:aws:logs:us-east-1:111111111111:log-group:/aws/lambda/order-ingest:*"]
+      ReadEventStream = ["arn:aws:kinesis:us-east-1:111111111111:stream/order-events"]
+      SendFailures    = ["arn:aws:sqs:us-east-1:111111111111:order-ingest-failures"]
+      WriteObjects    = ["arn:aws:s3:::raw-bucket/*"]
+      UpsertItems     = ["arn:aws:dynamodb:us-east-1:111111111111:table/orders"]
+      WriteTraces     = ["*"]
+    }
+    error_message = "Each grant is scoped to exactly the ARN it needs, and there is no KMS grant without a key."
+  }
+
+  assert {
+    condition     = toset(one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Action if s.Sid == "UpsertItems"])) == toset(["dynamodb:PutItem", "dynamodb:UpdateItem"]) && one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Action if s.Sid == "WriteObjects"]) == ["s3:PutObject"]
+    error_message = "The function may only put objects and upsert items."
+  }
+}
+
+run "kms_keys_are_granted_only_when_given" {
+  command = plan
+
+  variables {
+    kms_key_arn  = "arn:aws:kms:us-east-1:222222222222:key/lambda"
+    kms_key_arns = ["arn:aws:kms:us-east-1:222222222222:key/data"]
+    tracing_mode = "PassThrough"
+  }
+
+  assert {
+    condition     = toset(one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Resource if s.Sid == "UseDataKeys"])) == toset(["arn:aws:kms:us-east-1:222222222222:key/data", "arn:aws:kms:us-east-1:222222222222:key/lambda"])
+    error_message = "kms:Decrypt/GenerateDataKey only on the given keys."
+  }
+
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s if s.Sid == "WriteTraces"]) == 0
+    error_message = "No X-Ray grant without active tracing."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.kms_key_arn == var.kms_key_arn && aws_cloudwatch_log_group.function.kms_key_id == var.kms_key_arn
+    error_message = "The key encrypts the environment variables and the log group."
+  }
+}
+
+run "kinesis_mapping_sends_failures_to_the_queue" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.kinesis.event_source_arn == var.kinesis_stream_arn && aws_lambda_event_source_mapping.kinesis.starting_position == "LATEST"
+    error_message = "The function consumes the stream from LATEST."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.kinesis.bisect_batch_on_function_error && aws_lambda_event_source_mapping.kinesis.batch_size == 100
+    error_message = "Failed batches are bisected to isolate the bad record."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.kinesis.destination_config[0].on_failure[0].destination_arn == var.failure_queue_arn
+    error_message = "Exhausted batches go to the failure queue."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.errors.metric_name == "Errors" && aws_cloudwatch_metric_alarm.throttles.metric_name == "Throttles"
+    error_message = "Errors and throttles are alarmed."
+  }
+}
+
+run "missing_package_is_named" {
+  command = plan
+
+  variables {
+    package_path = "tests/fixtures/not-built.zip"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_memory_below_128" {
+  command = plan
+
+  variables {
+    memory_size = 64
+  }
+
+  expect_failures = [var.memory_size]
+}
+
+run "rejects_memory_above_10240" {
+  command = plan
+
+  variables {
+    memory_size = 20480
+  }
+
+  expect_failures = [var.memory_size]
+}
+
+run "rejects_timeout_of_zero" {
+  command = plan
+
+  variables {
+    timeout = 0
+  }
+
+  expect_failures = [var.timeout]
+}
+
+run "rejects_timeout_above_900" {
+  command = plan
+
+  variables {
+    timeout = 901
+  }
+
+  expect_failures = [var.timeout]
+}
+
+run "rejects_unsupported_log_retention" {
+  command = plan
+
+  variables {
+    log_retention_days = 10
+  }
+
+  expect_failures = [var.log_retention_days]
+}
+
+run "rejects_unknown_tracing_mode" {
+  command = plan
+
+  variables {
+    tracing_mode = "Sampled"
+  }
+
+  expect_failures = [var.tracing_mode]
+}
+
+run "rejects_unknown_starting_position" {
+  command = plan
+
+  variables {
+    event_source = { starting_position = "AT_TIMESTAMP" }
+  }
+
+  expect_failures = [var.event_source]
+}
+
+run "rejects_invalid_function_name" {
+  command = plan
+
+  variables {
+    function_name = "order ingest!"
+  }
+
+  expect_failures = [var.function_name]
+}
+
+run "rejects_batch_size_above_10000" {
+  command = plan
+
+  variables {
+    event_source = { batch_size = 20000 }
+  }
+
+  expect_failures = [var.event_source]
+}

@@ -1,0 +1,161 @@
+# Plan-only tests with a mocked provider: the module's security and cost properties, and
+# every validation. Run with `terraform init && terraform test` in the module folder.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn = "arn:aws:s3:::mock-bucket"
+    }
+  }
+}
+
+variables {
+  project_name = "ecommerce-data-platform"
+  environment  = "dev"
+  bucket_names = {
+    raw       = "ecommerce-data-platform-dev-raw"
+    processed = "ecommerce-data-platform-dev-processed"
+    curated   = "ecommerce-data-platform-dev-curated"
+  }
+  tags = { Team = "data-platform" }
+}
+
+run "buckets_are_private_versioned_and_encrypted" {
+  command = plan
+
+  assert {
+    condition     = length(aws_s3_bucket.this) == 3 && aws_s3_bucket.this["raw"].bucket == "ecommerce-data-platform-dev-raw"
+    error_message = "One bucket per layer, named as given."
+  }
+
+  assert {
+    condition = alltrue([for block in aws_s3_bucket_public_access_block.this :
+    block.block_public_acls && block.block_public_policy && block.ignore_public_acls && block.restrict_public_buckets])
+    error_message = "Every bucket must block all public access."
+  }
+
+  assert {
+    condition     = alltrue([for v in aws_s3_bucket_versioning.this : v.versioning_configuration[0].status == "Enabled"])
+    error_message = "Every bucket must be versioned."
+  }
+
+  assert {
+    condition     = alltrue([for o in aws_s3_bucket_ownership_controls.this : o.rule[0].object_ownership == "BucketOwnerEnforced"])
+    error_message = "ACLs must be disabled (BucketOwnerEnforced)."
+  }
+
+  assert {
+    condition = alltrue(flatten([for c in aws_s3_bucket_server_side_encryption_configuration.this :
+    [for r in c.rule : r.apply_server_side_encryption_by_default[0].sse_algorithm == "AES256"]]))
+    error_message = "Without a KMS key, buckets default to SSE-S3."
+  }
+
+  assert {
+    condition     = alltrue([for b in aws_s3_bucket.this : b.force_destroy == false])
+    error_message = "force_destroy must default to false."
+  }
+
+  assert {
+    condition = alltrue([for p in aws_s3_bucket_policy.this :
+      jsondecode(p.policy).Statement[0].Effect == "Deny" &&
+    jsondecode(p.policy).Statement[0].Condition.Bool["aws:SecureTransport"] == "false"])
+    error_message = "Every bucket policy must deny requests without TLS."
+  }
+
+  assert {
+    condition     = aws_s3_bucket.this["raw"].tags["Team"] == "data-platform" && aws_s3_bucket.this["raw"].tags["DataLayer"] == "raw" && aws_s3_bucket.this["raw"].tags["Environment"] == "dev"
+    error_message = "Buckets carry the caller's tags, their layer and environment."
+  }
+}
+
+run "lifecycle_tiers_and_cleans_up" {
+  command = plan
+
+  variables {
+    lifecycle_overrides = {
+      curated = { transition_to_ia_days = 90, transition_to_glacier_days = 365 }
+    }
+  }
+
+  assert {
+    condition = alltrue([for c in aws_s3_bucket_lifecycle_configuration.this :
+      c.rule[0].status == "Enabled" &&
+      c.rule[0].abort_incomplete_multipart_upload[0].days_after_initiation == 7 &&
+    c.rule[0].noncurrent_version_expiration[0].noncurrent_days == 30])
+    error_message = "Every layer aborts incomplete uploads after 7 days and expires noncurrent versions."
+  }
+
+  assert {
+    condition     = toset([for t in aws_s3_bucket_lifecycle_configuration.this["raw"].rule[0].transition : "${t.storage_class}:${t.days}"]) == toset(["STANDARD_IA:30", "GLACIER:90"])
+    error_message = "Raw data moves to STANDARD_IA after 30 days and to GLACIER after 90."
+  }
+
+  assert {
+    condition     = toset([for t in aws_s3_bucket_lifecycle_configuration.this["curated"].rule[0].transition : "${t.storage_class}:${t.days}"]) == toset(["STANDARD_IA:90", "GLACIER:365"])
+    error_message = "A per-layer override replaces the defaults for that layer only."
+  }
+}
+
+run "kms_key_switches_to_sse_kms" {
+  command = plan
+
+  variables {
+    kms_key_arn   = "arn:aws:kms:us-east-1:222222222222:key/00000000-0000-0000-0000-000000000000"
+    force_destroy = true
+  }
+
+  assert {
+    condition = alltrue(flatten([for c in aws_s3_bucket_server_side_encryption_configuration.this :
+      [for r in c.rule : r.apply_server_side_encryption_by_default[0].sse_algorithm == "aws:kms" &&
+        r.apply_server_side_encryption_by_default[0].kms_master_key_id == var.kms_key_arn &&
+    r.bucket_key_enabled]]))
+    error_message = "With a KMS key, buckets use SSE-KMS with that key and an S3 Bucket Key."
+  }
+
+  assert {
+    condition     = alltrue([for b in aws_s3_bucket.this : b.force_destroy])
+    error_message = "force_destroy follows the variable."
+  }
+}
+
+run "rejects_unknown_environment" {
+  command = plan
+
+  variables {
+    environment = "qa"
+  }
+
+  expect_failures = [var.environment]
+}
+
+run "rejects_invalid_bucket_name" {
+  command = plan
+
+  variables {
+    bucket_names = { raw = "Not_A_Bucket" }
+  }
+
+  expect_failures = [var.bucket_names]
+}
+
+run "rejects_infrequent_access_before_30_days" {
+  command = plan
+
+  variables {
+    lifecycle_defaults = { transition_to_ia_days = 10 }
+  }
+
+  expect_failures = [var.lifecycle_defaults]
+}
+
+run "rejects_override_before_30_days" {
+  command = plan
+
+  variables {
+    lifecycle_overrides = { raw = { transition_to_ia_days = 7 } }
+  }
+
+  expect_failures = [var.lifecycle_overrides]
+}
