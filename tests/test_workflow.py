@@ -147,6 +147,8 @@ def test_main_applies_prod_only_through_the_reviewed_environment_with_the_plans_
     deploy = load(GITHUB / "workflows" / "deploy.yml")
     assert deploy[True]["push"]["branches"] == ["main"]
     assert deploy["concurrency"]["cancel-in-progress"] is False
+    # init must not rewrite the committed lock files: a dirty tree makes the gate refuse the plan.
+    assert deploy["env"]["TF_CLI_ARGS_init"] == "-lockfile=readonly"
     jobs = deploy["jobs"]
     assert "platformctl apply dev --no-vault --yes" in jobs["apply-dev"]["steps"][-1]["run"]
     assert jobs["plan-prod"]["needs"] == "apply-dev"
@@ -235,3 +237,41 @@ def test_plan_report_fails_the_step_on_a_failed_plan(tmp_path: Path) -> None:
     assert "Unknown environment 'nowhere'" in summary.read_text()
     assert "changes=false" in outputs.read_text().splitlines()
     assert "sha256=" in outputs.read_text().splitlines()
+
+
+def test_deploy_handoff_plan_in_one_checkout_apply_in_another_with_the_reported_hash(tmp_path: Path) -> None:
+    """deploy.yml's chain, minus GitHub: plan a gated environment, report, carry the plan folder
+    (the artifact) to a fresh clone at the same commit, apply with `--approve <sha256>`."""
+    planned = make_project(
+        tmp_path / "plan-job",
+        {"ci": 'resource "terraform_data" "marker" {\n  input = "ci"\n}\n'},
+        contract='[platform]\n\n[environments.ci]\napproval = "required"\n',
+    )
+    (planned / ".gitignore").write_text(".platformctl/\n.terraform/\n*.tfstate*\n")
+    identity = ["-c", "user.name=CI", "-c", "user.email=ci@example.invalid"]
+    for command in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "platform"]):
+        subprocess.run(["git", *command], cwd=planned, check=True, capture_output=True, timeout=60)
+    ci_env = {**os.environ, "CI": "true"}
+    plan = subprocess.run(
+        [str(BIN / "platformctl"), "--json", "plan", "ci", "--no-vault"],
+        capture_output=True, text=True, check=False, cwd=planned, env=ci_env, timeout=300,
+    )
+    assert plan.returncode == 2, plan.stderr
+    (tmp_path / "plan.json").write_text(plan.stdout)
+    outputs = tmp_path / "outputs"
+    report = glue("plan-report", str(tmp_path / "plan.json"), "2",
+                  env={"GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
+    assert report.returncode == 0, report.stderr
+    sha256 = dict(line.split("=", 1) for line in outputs.read_text().splitlines())["sha256"]
+
+    applied = tmp_path / "apply-job"
+    subprocess.run(["git", "clone", "-q", str(planned), str(applied)], check=True, capture_output=True, timeout=60)
+    shutil.copytree(planned / ".platformctl" / "plans" / "ci", applied / ".platformctl" / "plans" / "ci")
+    apply = subprocess.run(
+        [str(BIN / "platformctl"), "apply", "ci", "--no-vault", "--approve", sha256],
+        capture_output=True, text=True, check=False, cwd=applied, env=ci_env, timeout=300,
+    )
+
+    assert apply.returncode == 0, apply.stdout + apply.stderr
+    assert "1 added" in apply.stdout + apply.stderr
+    assert (applied / "terraform" / "environments" / "ci" / "terraform.tfstate").is_file()
