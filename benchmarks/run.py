@@ -69,7 +69,7 @@ def run_one(path: Path) -> Outcome:
     start = time.perf_counter()
     try:
         figures = tuple(_load(path).run())
-    except Exception as exc:  # report every benchmark, even after one breaks
+    except Exception as exc:  # noqa: BLE001 - report every benchmark, even after one breaks
         traceback.print_exc(file=sys.stderr)
         return Outcome(topic, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start)
     # Duck-typed: a module may import Figure as `harness` or as `benchmarks.harness`.
