@@ -49,6 +49,8 @@ def _parser_identity() -> str:
     """Which python-hcl2 is installed, without importing it (its version file's identity)."""
     spec = importlib.util.find_spec("hcl2")
     origin = spec.origin if spec and spec.origin else ""
+    if not origin:
+        raise ContractError("python-hcl2 is not installed: reinstall platformctl (pip install -e .) to get it.")
     return cache.file_identity(Path(origin).with_name("version.py")) or cache.file_identity(origin) or origin
 
 
