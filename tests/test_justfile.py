@@ -71,7 +71,7 @@ DRY_RUNS = [
     (["infra-down"], ["platformctl down local"]),
     (["lint"], ["platformctl fmt --check", "platformctl validate --all"]),
     (["fmt"], ["platformctl fmt"]),
-    (["scan"], ["python -m pytest tests/terraform/test_checkov.py"]),
+    (["scan"], ["python -m pytest tests/terraform -k checkov"]),
     (["test", "-x"], ["python -m pytest -x"]),
     (["doctor"], ["platformctl doctor"]),
 ]
@@ -119,3 +119,15 @@ def test_infra_up_plan_and_down_on_the_embedded_emulator(
     assert down.returncode == 0, down.stdout + down.stderr
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2)
+
+
+def test_scan_selects_the_checkov_test() -> None:
+    """`just scan` names tests by keyword; make sure the keyword still finds the checkov test."""
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         "tests/terraform", "-k", "checkov"],
+        capture_output=True, text=True, check=False, cwd=REPO, timeout=120,
+    )
+    tests = [line for line in collected.stdout.splitlines() if "::" in line]
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    assert tests and all("checkov" in line for line in tests), collected.stdout

@@ -139,7 +139,7 @@ def test_pull_requests_plan_dev_and_prod_with_oidc_and_keep_the_prod_plan() -> N
     assert "platformctl fmt --check" in jobs["fmt"]
     assert "platformctl validate --all" in jobs["validate"]
     assert "tflint --recursive" in jobs["tflint"] and ".tflint.hcl" in jobs["tflint"]
-    assert "test_checkov.py" in jobs["checkov"]
+    assert "pytest -p no:cacheprovider tests/terraform -k checkov" in jobs["checkov"]
     assert "./scripts/setup-dev.sh" in jobs["test"] and "pytest" in jobs["test"]
 
 
