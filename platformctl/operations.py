@@ -74,7 +74,16 @@ class Context:
     def terraform_for(self, environment: Environment) -> Terraform:
         creds = self.credentials(environment)
         log.info("%s: %s, %s", environment.name, self.engine.describe(), creds.description)
-        return self.terraform(environment.directory, creds.env, creds.prefix)
+        env = dict(creds.env)
+        if environment.is_emulated:
+            # Every endpoint of an emulated root points at var.emulator_endpoint: make it the
+            # emulator platformctl recorded (`up --port` may have moved it), and refuse a
+            # provider block that would send any service the root uses to real AWS.
+            from platformctl import emulator, local
+
+            local.check_endpoints(environment)
+            env[f"TF_VAR_{local.ENDPOINT_VARIABLE}"] = emulator.current_endpoint(self.project, environment)
+        return self.terraform(environment.directory, env, creds.prefix)
 
     def account_guard(self, environment: Environment) -> str | None:
         """STS check that the caller is the environment's account: real environments with an

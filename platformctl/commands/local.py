@@ -1,9 +1,202 @@
-"""Commands of this workflow (being written)."""
+"""The emulated environment: `up`, `down`, `status`, and `emulator start|stop|status|logs`.
+
+Thin: parse, call platformctl.local / platformctl.emulator, render. The spinner shown while
+the emulator starts lives here (RichProgress); the core only calls `progress.waiting()`.
+"""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+from typing import Annotated
+
 import typer
+
+from platformctl import emulator, exit_codes, local
+from platformctl.cli import state
+from platformctl.render import Output, table
+
+LocalEnv = Annotated[
+    str,
+    typer.Argument(help="An emulated environment: a folder under terraform/environments with `emulator` set."),
+]
+EmulatorOption = Annotated[
+    str | None,
+    typer.Option("--emulator", "-e", help="auto | moto | localstack (default: the contract's `emulator`, else auto).",
+                 show_default=False),
+]
+PortOption = Annotated[
+    int | None,
+    typer.Option("--port", min=1, max=65535, show_default=False,
+                 help="Emulator port on 127.0.0.1 (default: the contract's emulator_port, 4566)."),
+]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option("--timeout", min=1, help="Seconds to wait for the emulator to answer (moto 60, LocalStack 300).",
+                 show_default=False),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Also stop an emulator that platformctl did not start.")]
+EnvOption = Annotated[str, typer.Option("--env", help="The emulated environment whose emulator this is.")]
+
+
+class RichProgress:
+    """emulator.Progress on the terminal: notes on stderr, a spinner while waiting."""
+
+    def __init__(self, output: Output) -> None:
+        self.output = output
+
+    def note(self, message: str) -> None:
+        self.output.note(message)
+
+    def waiting(self, message: str) -> AbstractContextManager[object]:
+        return self.output.err.status(message, spinner="dots")
+
+
+def _resource_rows(resources: dict[str, object]) -> list[list[str]]:
+    rows = [["endpoint", str(resources.get("endpoint", ""))]]
+    for plural, kind in (("buckets", "bucket"), ("tables", "table"), ("streams", "stream"),
+                         ("queues", "queue"), ("functions", "function")):
+        items = resources.get(plural) or []
+        rows.extend([kind, str(item)] for item in (items if isinstance(items, list) else [items]))
+    return rows
+
+
+def up(
+    ctx: typer.Context,
+    environment: LocalEnv = "local",
+    emulator_kind: EmulatorOption = None,
+    port: PortOption = None,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Bring ENV up on an AWS emulator: start or reuse it, init, apply (no prompt), list what exists."""
+    current = state(ctx)
+    outcome = local.up(current.context, environment, requested=emulator_kind, port=port, timeout=timeout,
+                       progress=RichProgress(current.output))
+    for note in outcome.notes:
+        current.output.note(note)
+    title = f"{outcome.environment} on {outcome.emulator.kind} ({'changed' if outcome.changed else 'no changes'})"
+    current.output.result(outcome.as_dict(), table(title, ["resource", "name"], _resource_rows(outcome.resources)))
+
+
+def down(
+    ctx: typer.Context,
+    environment: LocalEnv = "local",
+    force: ForceOption = False,
+    destroy: Annotated[bool, typer.Option(
+        "--destroy", help="Run terraform destroy even when stopping moto would remove everything anyway.",
+    )] = False,
+) -> None:
+    """Remove ENV's resources (no prompt: emulated only), stop the emulator platformctl started, clean up."""
+    current = state(ctx)
+    outcome = local.down(current.context, environment, force=force, destroy=destroy,
+                         progress=RichProgress(current.output))
+    current.output.result(outcome.as_dict(), "\n".join(outcome.messages))
+
+
+def _emulator_rows(status: emulator.Status) -> list[list[str]]:
+    return [
+        ["emulator", status.kind or "-"],
+        ["endpoint", status.endpoint],
+        ["pid", str(status.pid) if status.pid else "-"],
+        ["started by platformctl", {None: "-", True: "yes", False: "no"}[status.started_by_platformctl]],
+        ["healthy", "ok" if status.healthy else "fail"],
+        ["detail", status.detail or "-"],
+    ]
+
+
+def status(ctx: typer.Context, environment: LocalEnv = "local") -> None:
+    """The emulator and every resource of ENV: exit 1 when the emulator is down or something is missing."""
+    current = state(ctx)
+    outcome = local.status(current.context, environment)
+    rows = [[key, value] for key, value in _emulator_rows(outcome.emulator)]
+    resource_rows = [
+        [r.kind, r.name, "present" if r.exists else ("missing" if r.exists is False else "fail"), r.detail]
+        for r in outcome.resources
+    ]
+    from rich.console import Group
+
+    parts: list[object] = [table(f"{outcome.environment}: emulator", ["", ""], rows)]
+    if outcome.applied:
+        parts.append(table(f"{outcome.environment}: resources", ["kind", "name", "status", "detail"], resource_rows,
+                           status_column=2))
+    else:
+        parts.append(f"{outcome.environment} has no resources: run `platformctl up {outcome.environment}`.")
+    current.output.result(outcome.as_dict(), Group(*parts))  # type: ignore[arg-type]
+    raise typer.Exit(exit_codes.OK if outcome.healthy else exit_codes.ERROR)
+
+
+emulator_app = typer.Typer(
+    name="emulator",
+    help="Start, stop, inspect the local AWS emulator directly (moto server or LocalStack).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@emulator_app.command("start")
+def emulator_start(
+    ctx: typer.Context,
+    emulator_kind: EmulatorOption = None,
+    port: PortOption = None,
+    timeout: TimeoutOption = None,
+    environment: EnvOption = "local",
+) -> None:
+    """Start the emulator (or reuse the one that answers) and wait until it is healthy."""
+    current = state(ctx)
+    context = current.context
+    env = local.emulated_environment(context, environment)
+    running = emulator.ensure_running(context.project, env, requested=emulator_kind, port=port, timeout=timeout,
+                                      progress=RichProgress(current.output))
+    current.output.result({"command": "emulator start", "started": running.started, **running.record.as_dict()},
+                          running.message)
+
+
+@emulator_app.command("stop")
+def emulator_stop(ctx: typer.Context, force: ForceOption = False, environment: EnvOption = "local") -> None:
+    """Stop the emulator platformctl started (another only with --force). Resources on it are lost."""
+    current = state(ctx)
+    context = current.context
+    stopped = emulator.stop(context.project, local.emulated_environment(context, environment), force=force)
+    current.output.result({"command": "emulator stop", "stopped": stopped.stopped, "message": stopped.message},
+                          stopped.message)
+
+
+@emulator_app.command("status")
+def emulator_status(ctx: typer.Context, environment: EnvOption = "local") -> None:
+    """Kind, pid, endpoint and health of the emulator: exit 1 unless it answers."""
+    current = state(ctx)
+    context = current.context
+    result = emulator.status(context.project, local.emulated_environment(context, environment))
+    current.output.result(
+        {"command": "emulator status", **result.as_dict()}, table(None, ["", ""], _emulator_rows(result))
+    )
+    raise typer.Exit(exit_codes.OK if result.healthy else exit_codes.ERROR)
+
+
+@emulator_app.command("logs")
+def emulator_logs(
+    ctx: typer.Context,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")] = False,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="How many of the last lines to print.")] = 50,
+) -> None:
+    """The log of the emulator platformctl started."""
+    current = state(ctx)
+    path = emulator.log_file(current.context.project)
+    last = emulator.tail(path, lines)
+    if current.output.json_output:
+        current.output.result({"command": "emulator logs", "log_file": str(path), "lines": last})
+        return
+    for line in last:
+        print(line)
+    if follow:
+        try:
+            for line in emulator.follow(path):
+                print(line, flush=True)
+        except KeyboardInterrupt:
+            raise typer.Exit(exit_codes.OK) from None
 
 
 def register(app: typer.Typer) -> None:
-    """Nothing yet."""
+    app.command()(up)
+    app.command()(down)
+    app.command()(status)
+    app.add_typer(emulator_app)
