@@ -97,7 +97,7 @@ def rows(outcomes: Sequence[Outcome]) -> list[list[str]]:
                 _value(max(figure.samples), figure.unit),
                 f"<= {_value(figure.target, figure.unit)}",
                 "pass" if figure.passed else "fail",
-                f"{len(figure.samples)} runs",
+                f"{len(figure.samples)} run{'' if len(figure.samples) == 1 else 's'}",
             ])
     return table
 
