@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 from platformctl import process
 from platformctl.contract import Environment, Project
-from platformctl.credentials import EMULATOR_ACCOUNT_ID
+from platformctl.credentials import EMULATOR_ACCOUNT_ID, emulator_env
 from platformctl.errors import EmulatorError, PlatformctlError
 
 log = logging.getLogger("platformctl")
@@ -221,20 +221,29 @@ class Choice:
     reason: str
 
 
-def docker_engine() -> tuple[bool, str]:
-    """Whether a Docker engine answers, and what was seen (for the reason shown to the user)."""
+@dataclass(frozen=True)
+class DockerEngine:
+    answers: bool
+    summary: str  # short, for the line that says which emulator was chosen
+    detail: str  # with what docker said, for the error when LocalStack was asked for
+
+
+def docker_engine() -> DockerEngine:
+    """Whether a Docker engine answers `docker info`."""
     if shutil.which("docker") is None:
-        return False, "docker is not on PATH"
+        return DockerEngine(False, "docker is not on PATH", "docker is not on PATH")
     try:
         result = process.capture(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=15)
     except PlatformctlError as exc:
-        return False, str(exc)
+        return DockerEngine(False, "docker cannot run", str(exc))
     except subprocess.TimeoutExpired:  # a hung daemon socket
-        return False, "docker info did not answer within 15 s"
+        return DockerEngine(False, "no Docker engine answers", "docker info did not answer within 15 s")
     if result.returncode != 0:
         first = next((line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()), "")
-        return False, f"no Docker engine answers (docker info: {first or f'exit {result.returncode}'})"
-    return True, f"Docker engine {result.stdout.strip()} answers"
+        said = first or f"exit {result.returncode}"
+        return DockerEngine(False, "no Docker engine answers", f"no Docker engine answers (docker info: {said})")
+    version = f"Docker engine {result.stdout.strip()} answers"
+    return DockerEngine(True, version, version)
 
 
 def _image_usable(image: str) -> tuple[bool, str]:
@@ -254,13 +263,14 @@ def choose(environment: Environment, requested: str | None = None) -> Choice:
         raise EmulatorError(f"Unknown emulator {wanted!r}: use auto, moto or localstack.")
     if wanted == MOTO:
         return Choice(MOTO, "asked for moto")
-    answers, seen = docker_engine()
+    docker = docker_engine()
+    seen = docker.summary
     image = environment.localstack_image
     if wanted == LOCALSTACK:
-        if not answers:
-            fix = "install Docker" if "not on PATH" in seen else "start Docker"
+        if not docker.answers:
+            fix = "install Docker" if "not on PATH" in docker.detail else "start Docker"
             raise EmulatorError(
-                f"--emulator localstack needs a Docker engine, and {seen}: {fix}, or use --emulator moto."
+                f"--emulator localstack needs a Docker engine, and {docker.detail}: {fix}, or use --emulator moto."
             )
         if not image:
             raise EmulatorError(
@@ -269,7 +279,7 @@ def choose(environment: Environment, requested: str | None = None) -> Choice:
                 "or use --emulator moto."
             )
         return Choice(LOCALSTACK, f"asked for LocalStack ({seen}, image {image})")
-    if not answers:
+    if not docker.answers:
         return Choice(MOTO, f"{seen}, so the embedded moto server")
     if not image:
         return Choice(MOTO, f"{seen} but no localstack_image in {environment.contract_path.name}, so moto")
@@ -298,6 +308,9 @@ def _check_moto_installed() -> None:
 def _port_bindable(port: int) -> bool:
     """Whether we could listen on the port now (a bound but idle socket does not answer a probe)."""
     with socket.socket() as sock:
+        # As the servers do: connections that just closed (TIME_WAIT, e.g. after an emulator
+        # was killed) do not keep a port from being listened on again.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:
@@ -404,8 +417,14 @@ def start(project: Project, environment: Environment, kind: str, port: int, *,
         child = process.spawn_detached(
             moto_argv(port),
             log_file=log_file,
-            # moto answers as the account the local provider allows (allowed_account_ids).
-            env={"MOTO_ACCOUNT_ID": EMULATOR_ACCOUNT_ID, "MOTO_PORT": str(port)},
+            env={
+                # The user's AWS_PROFILE and friends break moto's own boto3 session (a
+                # profile it cannot find is a 500 on every call), and mean nothing to it.
+                **emulator_env(environment.region),
+                # moto answers as the account the local provider allows (allowed_account_ids).
+                "MOTO_ACCOUNT_ID": EMULATOR_ACCOUNT_ID,
+                "MOTO_PORT": str(port),
+            },
         )
         container = None
     else:
@@ -427,7 +446,7 @@ def start(project: Project, environment: Environment, kind: str, port: int, *,
     endpoint = endpoint_for(port)
     lambda_code_runs = True
     if kind == MOTO:
-        lambda_code_runs = docker_engine()[0]
+        lambda_code_runs = docker_engine().answers
         _configure_moto(endpoint, docker_answers=lambda_code_runs)
     record = Record(
         kind=kind,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -554,8 +555,30 @@ def _checker(kind: str, session: Any, endpoint: str, region: str) -> Callable[[s
     ).lower()
 
 
+@contextmanager
+def _emulator_environment(region: str) -> Iterator[None]:
+    """boto3 reads AWS_PROFILE and friends from os.environ when it builds a session and its
+    clients: for the emulator, the user's real (or unknown) profile must play no part."""
+    saved = dict(os.environ)
+    try:
+        for name, value in credentials.emulator_env(region).items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def check_resources(resources: dict[str, Any], endpoint: str, region: str) -> list[ResourceStatus]:
     """Ask the emulator, with boto3 and the emulator's dummy credentials, for each resource."""
+    with _emulator_environment(region):
+        return _check_resources(resources, endpoint, region)
+
+
+def _check_resources(resources: dict[str, Any], endpoint: str, region: str) -> list[ResourceStatus]:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 

@@ -7,6 +7,10 @@
   that text with its own compact jsonencode() and plans an in-place update of every queue
   with a dead-letter queue on every run, so `platformctl up` would never report "no changes".
 
+- Kinesis CreateStream keeps its Tags, as AWS has since 2022. moto ignores them, so the
+  provider (which tags at creation) found every new stream untagged and planned an update
+  on the `up` right after the one that created it.
+
 Each fix checks that what it patches is still there, and steps aside with a line in the
 emulator's log when a moto release has changed it: the server still starts.
 """
@@ -37,8 +41,27 @@ def _compact_redrive_policy() -> None:
     Queue.attributes = property(attributes)  # type: ignore[assignment, method-assign]
 
 
+def _kinesis_tags_at_creation() -> None:
+    from moto.kinesis.responses import KinesisResponse
+
+    original = KinesisResponse.__dict__.get("create_stream")
+    if not callable(original):
+        print("platformctl: moto's kinesis create_stream changed; tags at creation left to moto", file=sys.stderr)
+        return
+
+    def create_stream(self: Any) -> Any:
+        result = original(self)
+        tags = self._get_param("Tags")
+        if tags:
+            self.kinesis_backend.add_tags_to_stream(None, self._get_param("StreamName"), tags)
+        return result
+
+    KinesisResponse.create_stream = create_stream  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     _compact_redrive_policy()
+    _kinesis_tags_at_creation()
     from moto.server import main as moto_main
 
     moto_main(argv)

@@ -1,0 +1,313 @@
+"""End to end: `platformctl up local` on the embedded moto server, as a laptop runs it.
+
+platformctl runs as a real process (`python -m platformctl`) against a copy of this
+repository, with the real Terraform, the hashicorp/aws provider from the machine's mirror,
+and the moto server platformctl starts itself on a free port. One `up` is shared by the
+module (it takes about a minute, most of it the provider's own waits); each test leaves the
+platform up, except the last, which takes it down.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ENABLE_MIRROR, MIRROR, REAL_CACHE, copy_repository, free_port, make_project
+
+from platformctl import contract, emulator, process
+
+pytestmark = pytest.mark.integration
+
+PREFIX = "ecommerce-data-platform-local"
+BUCKETS = {f"{PREFIX}-{layer}" for layer in ("raw", "processed", "curated")}
+TABLES = {f"{PREFIX}-orders", f"{PREFIX}-customer-sessions"}
+STREAMS = {f"{PREFIX}-order-events", f"{PREFIX}-clickstream"}
+FUNCTION = f"{PREFIX}-order-ingest"
+QUEUE, DLQ = f"{PREFIX}-order-ingest-failures", f"{PREFIX}-order-ingest-failures-dlq"
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """The caller's environment without AWS_*, PLATFORMCTL_*, TF_*; the machine's mirror and cache."""
+    dropped = ("CI", "NO_COLOR", "LOCALSTACK_AUTH_TOKEN")
+    env = {
+        name: value for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in dropped
+    }
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(REAL_CACHE), PLATFORMCTL_PROVIDER_MIRROR=MIRROR, TF_IN_AUTOMATION="1")
+    # A user's real credentials in the shell must never reach the local environment.
+    env.update(AWS_PROFILE="production-admin", AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE")
+    return env
+
+
+@dataclass
+class Platform:
+    root: Path
+    port: int
+    env: dict[str, str]
+    first_up: dict[str, Any]
+    first_up_log: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "platformctl", "--root", str(self.root), *args],
+            env=self.env, capture_output=True, text=True, timeout=timeout, check=False,
+        )
+
+    def json(self, *args: str, ok: tuple[int, ...] = (0,)) -> tuple[dict[str, Any], str]:
+        result = self.run("--json", *args)
+        assert result.returncode in ok, f"exit {result.returncode}\n{result.stdout}\n{result.stderr[-6000:]}"
+        return json.loads(result.stdout), result.stderr
+
+    def record(self) -> emulator.Record | None:
+        return emulator.load_record(contract.load(self.root))
+
+    def client(self, service: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test",
+                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    if not MIRROR:
+        pytest.skip(ENABLE_MIRROR)
+    base = tmp_path_factory.mktemp("up-local")
+    root = copy_repository(base / "repo")
+    port = free_port()
+    env = clean_env(base / "home")
+    started = Platform(root, port, env, {}, "")
+    result = started.run("--json", "up", "--port", str(port))
+    try:
+        assert result.returncode == 0, f"up failed (exit {result.returncode}):\n{result.stderr[-8000:]}"
+        started.first_up, started.first_up_log = json.loads(result.stdout), result.stderr
+        yield started
+    finally:
+        started.run("down", "--force", timeout=300)
+        leftover = started.record()
+        if leftover and leftover.pid:
+            process.stop_detached(leftover.pid)
+
+
+def test_up_starts_moto_and_creates_every_resource(platform: Platform) -> None:
+    up = platform.first_up
+    assert up["changed"] is True and up["recovered"] is False
+    assert up["emulator"]["kind"] == "moto" and up["emulator"]["started_by_platformctl"] is True
+    assert up["emulator"]["endpoint"] == platform.endpoint
+    assert "Emulator: moto (" in platform.first_up_log, "platformctl says which emulator it chose and why"
+    assert "their code does not run there without Docker" in platform.first_up_log
+    resources = up["resources"]
+    assert resources["endpoint"] == platform.endpoint
+    assert set(resources["buckets"]) == BUCKETS
+    assert (set(resources["tables"]), set(resources["streams"])) == (TABLES, STREAMS)
+    assert resources["functions"] == [FUNCTION]
+    assert {url.rsplit("/", 1)[1] for url in resources["queues"]} == {QUEUE, DLQ}
+    assert set(up["timings"]) >= {"emulator", "init", "plan", "apply", "total"}
+
+    # The emulator outlived the platformctl that started it, in a session of its own.
+    record = platform.record()
+    assert record is not None and record.pid and process.pid_alive(record.pid)
+    assert os.getsid(record.pid) == record.pid
+
+
+def test_buckets_are_versioned_encrypted_and_private(platform: Platform) -> None:
+    s3 = platform.client("s3")
+    assert {b["Name"] for b in s3.list_buckets()["Buckets"]} >= BUCKETS
+    for bucket in BUCKETS:
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+        assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert all(block.values()) and len(block) == 4
+        rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+        assert [r["Status"] for r in rules] == ["Enabled"]
+        assert {t["StorageClass"] for t in rules[0]["Transitions"]} == {"STANDARD_IA", "GLACIER"}
+
+
+def test_tables_streams_queues_and_function_have_their_settings(platform: Platform) -> None:
+    dynamodb = platform.client("dynamodb")
+    orders = dynamodb.describe_table(TableName=f"{PREFIX}-orders")["Table"]
+    assert orders["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert orders["KeySchema"] == [{"AttributeName": "order_id", "KeyType": "HASH"}]
+    assert [index["IndexName"] for index in orders["GlobalSecondaryIndexes"]] == ["customer_id-index"]
+    backups = dynamodb.describe_continuous_backups(TableName=f"{PREFIX}-orders")["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    ttl = dynamodb.describe_time_to_live(TableName=f"{PREFIX}-customer-sessions")["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
+
+    kinesis = platform.client("kinesis")
+    for stream in STREAMS:
+        summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
+        assert summary["StreamStatus"] == "ACTIVE"
+        assert summary["StreamModeDetails"]["StreamMode"] == "ON_DEMAND"
+        assert summary["RetentionPeriodHours"] == 24
+
+    sqs = platform.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "180"
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(f":{DLQ}")
+
+    lambda_client = platform.client("lambda")
+    config = lambda_client.get_function(FunctionName=FUNCTION)["Configuration"]
+    assert (config["MemorySize"], config["Timeout"]) == (256, 30)
+    assert config["Runtime"].startswith("python3")
+    assert set(config["Environment"]["Variables"]) >= {"RAW_BUCKET", "ORDERS_TABLE", "FAILURE_QUEUE_URL"}
+    mappings = [m for m in lambda_client.list_event_source_mappings()["EventSourceMappings"]
+                if m["FunctionArn"] == config["FunctionArn"]]
+    assert [m["EventSourceArn"].rsplit("/", 1)[1] for m in mappings] == [f"{PREFIX}-order-events"]
+
+
+def test_up_again_changes_nothing_and_skips_init(platform: Platform) -> None:
+    pid = platform.first_up["emulator"]["pid"]
+    again, log = platform.json("up")
+    assert again["changed"] is False and again["recovered"] is False
+    assert again["emulator"]["pid"] == pid, "the running emulator is reused"
+    assert "No changes: local is up to date." in log
+    assert "Initializing" not in log, "init must be skipped when nothing it depends on changed"
+    assert "apply" not in again["timings"]
+
+
+def test_plan_local_after_up_finds_nothing_to_do(platform: Platform) -> None:
+    """`plan local` follows the port `up` used (TF_VAR_emulator_endpoint from the record)."""
+    result = platform.run("plan", "local")
+    assert result.returncode == 0, result.stdout + result.stderr[-4000:]
+
+
+def test_status_is_all_green(platform: Platform) -> None:
+    status, _ = platform.json("status")
+    assert status["healthy"] is True
+    assert status["emulator"] | {"pid": None} == status["emulator"] | {
+        "kind": "moto", "endpoint": platform.endpoint, "healthy": True, "started_by_platformctl": True, "pid": None,
+    }
+    names = {r["name"] for r in status["resources"] if r["exists"]}
+    assert len(status["resources"]) == 10 and all(r["exists"] for r in status["resources"])
+    assert BUCKETS | TABLES | STREAMS | {FUNCTION} <= names
+
+
+def test_up_recovers_after_the_emulator_died(platform: Platform) -> None:
+    record = platform.record()
+    assert record is not None and record.pid
+    os.kill(record.pid, signal.SIGKILL)  # moto keeps everything in memory: all of it is gone
+    deadline = time.monotonic() + 15
+    while process.pid_alive(record.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    down_status, _ = platform.json("status", ok=(1,))
+    assert down_status["healthy"] is False and down_status["emulator"]["detail"] == "process gone"
+
+    recovered, log = platform.json("up")
+    assert "is gone; starting a new one" in log
+    assert "The emulator restarted since the last apply: its resources are gone; recreating them." in log
+    assert "Error:" not in log and "not found" not in log.lower(), log[-4000:]
+    assert recovered["recovered"] is True and recovered["changed"] is True
+    assert recovered["emulator"]["pid"] != record.pid
+    assert {b["Name"] for b in platform.client("s3").list_buckets()["Buckets"]} >= BUCKETS
+    backups = list((platform.root / ".platformctl" / "backups").glob("terraform.tfstate.*"))
+    assert backups, "the stale state is kept aside, not deleted"
+
+    status, _ = platform.json("status")
+    assert status["healthy"] is True
+
+
+def test_down_removes_everything_and_twice_is_fine(platform: Platform) -> None:
+    record = platform.record()
+    assert record is not None and record.pid
+    down, _ = platform.json("down")
+    assert down["destroyed"] is True and down["stopped"] is True and down["nothing_to_do"] is False
+    assert not process.pid_alive(record.pid)
+    assert emulator.probe(platform.port).listening is False
+    assert not (platform.root / ".platformctl" / "emulator").exists()
+    assert not (platform.root / "terraform" / "environments" / "local" / "terraform.tfstate").exists()
+
+    again, _ = platform.json("down")
+    assert again["nothing_to_do"] is True
+
+
+DESTROY_ROOT = """\
+variable "emulator_endpoint" {
+  type    = string
+  default = "http://127.0.0.1:4566"
+}
+
+provider "aws" {
+  region                      = "us-east-1"
+  allowed_account_ids         = ["000000000000"]
+  access_key                  = "test"
+  secret_key                  = "test"
+  s3_use_path_style           = true
+  skip_credentials_validation = true
+  endpoints {
+    dynamodb = var.emulator_endpoint
+    s3       = var.emulator_endpoint
+    sts      = var.emulator_endpoint
+    iam      = var.emulator_endpoint
+  }
+}
+
+resource "aws_s3_bucket" "data" {
+  bucket        = "destroy-check-data"
+  force_destroy = true
+}
+
+resource "aws_dynamodb_table" "items" {
+  name         = "destroy-check-items"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+}
+
+output "platform_resources" {
+  value = {
+    endpoint  = var.emulator_endpoint
+    buckets   = [aws_s3_bucket.data.bucket]
+    tables    = [aws_dynamodb_table.items.name]
+    streams   = []
+    queues    = []
+    functions = []
+  }
+}
+"""
+
+
+def test_down_destroys_on_an_emulator_it_did_not_start_and_leaves_it_running(
+    tmp_path: Path, provider_mirror: Path, moto_server: Any
+) -> None:
+    """Against someone else's emulator, `down` runs terraform destroy (the emulator stays, so
+    its resources would too) and never stops it."""
+    versions = 'terraform {\n  required_providers {\n    aws = {\n      source = "hashicorp/aws"\n    }\n  }\n}\n'
+    root = make_project(tmp_path / "repo", {"local": versions + DESTROY_ROOT},
+                        contract='[environments.local]\nemulator = "moto"\n')
+    small = Platform(root, moto_server.port, clean_env(tmp_path / "home"), {}, "")
+
+    up, log = small.json("up", "--port", str(moto_server.port))
+    assert "that platformctl did not start" in log
+    assert up["resources"]["buckets"] == ["destroy-check-data"]
+    assert "destroy-check-items" in small.client("dynamodb").list_tables()["TableNames"]
+
+    down, _ = small.json("down")
+    assert down["destroyed"] is True and down["stopped"] is False
+    assert any("platformctl did not start it" in message for message in down["messages"])
+    assert emulator.probe(moto_server.port).kind == "moto", "down must leave it running"
+    assert "destroy-check-data" not in {b["Name"] for b in small.client("s3").list_buckets()["Buckets"]}
+    assert "destroy-check-items" not in small.client("dynamodb").list_tables()["TableNames"]
