@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tf_helpers import MODULES, Terraform
+from terraform.tf_helpers import MODULES, Terraform
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tf_helpers import EMULATOR_ACCOUNT, Moto, Terraform, copy_tree, load_hcl, tagged_resources
+from terraform.tf_helpers import EMULATOR_ACCOUNT, Moto, Terraform, copy_tree, load_hcl, tagged_resources
 
 REQUIRED_TAGS = {"Environment", "Project", "Owner", "CostCenter"}
 SERVICES = (
@@ -81,7 +81,9 @@ def test_plan_against_moto(environment: str, terraform: Terraform, moto: Moto, t
         folder, "init", "-input=false", "-no-color", "-reconfigure",
         f"-backend-config={environment}.s3.tfbackend", f"-backend-config={tmp_path / 'moto.s3.tfbackend'}",
     )
-    result = terraform.run(folder, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=plan.tfplan", check=False)
+    result = terraform.run(
+        folder, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=plan.tfplan", check=False
+    )
     assert result.returncode == 2, result.stdout[-4000:] + result.stderr[-4000:]
     plan = json.loads(terraform.run(folder, "show", "-json", "plan.tfplan").stdout)
 
@@ -90,7 +92,7 @@ def test_plan_against_moto(environment: str, terraform: Terraform, moto: Moto, t
     assert all(c["change"]["actions"] == ["create"] for c in plan["resource_changes"])
 
     tagged = tagged_resources(plan)
-    missing = {a: sorted(REQUIRED_TAGS - set(t)) for a, t in tagged if not REQUIRED_TAGS <= set(t)}
+    missing = {a: sorted(REQUIRED_TAGS - set(t)) for a, t in tagged if not set(t) >= REQUIRED_TAGS}
     assert not missing, missing
     assert {t["Environment"] for _, t in tagged} == {environment}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tf_helpers import ENVIRONMENTS, MODULES, REPO, TERRAFORM_DIR, Terraform, load_hcl
+from terraform.tf_helpers import ENVIRONMENTS, MODULES, REPO, TERRAFORM_DIR, Terraform, load_hcl
 
 ROOTS = [f"environments/{e}" for e in ENVIRONMENTS] + [f"modules/{m}" for m in MODULES]
 
@@ -202,7 +202,9 @@ SECRET_PATTERNS = [
         r"""(?ix)\b(aws_secret_access_key|secret_key|secret_access_key|access_key|password|passwd|token|session_token|api_key|private_key)
             \s*=\s*"([^"$]*)\"""")),
     ("private key block", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("40-char secret-looking literal", re.compile(r'"(?=[A-Za-z0-9/+]*[0-9])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])[A-Za-z0-9/+]{40}"')),
+    ("40-char secret-looking literal", re.compile(
+        r'"(?=[A-Za-z0-9/+]*[0-9])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])[A-Za-z0-9/+]{40}"'
+    )),
     ("GitHub or Slack token", re.compile(r"\b(ghp_[A-Za-z0-9]{36}|xox[abp]-[A-Za-z0-9-]{10,})\b")),
 ]
 

@@ -91,7 +91,8 @@ def terraform(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
     cli_config = config_dir / "mirror.tfrc"
     cli_config.write_text(
         "provider_installation {\n"
-        f'  filesystem_mirror {{\n    path    = "{mirror}"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }}\n'
+        f'  filesystem_mirror {{\n    path    = "{mirror}"\n'
+        '    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n'
         '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n'
         "}\n"
     )
@@ -182,7 +183,9 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
     env = {k: v for k, v in _ORIGINAL_ENV.items() if not k.startswith("AWS_")}
     env["MOTO_ACCOUNT_ID"] = EMULATOR_ACCOUNT
     with log_path.open("wb") as log:
-        process = subprocess.Popen([*argv, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            [*argv, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
