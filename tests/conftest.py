@@ -70,11 +70,14 @@ def cli() -> Callable[..., object]:
     return invoke
 
 
-def make_project(destination: Path, environments: dict[str, str], contract: str = "", required_version: str = ">= 1.11") -> Path:
+def make_project(
+    destination: Path, environments: dict[str, str], contract: str = "", required_version: str = ">= 1.11"
+) -> Path:
     """A minimal platform repository: platform.toml, terraform/versions.tf and one main.tf per environment."""
     (destination / "terraform" / "environments").mkdir(parents=True)
     (destination / "platform.toml").write_text(contract or "[platform]\n")
-    (destination / "terraform" / "versions.tf").write_text(f'terraform {{\n  required_version = "{required_version}"\n}}\n')
+    versions_tf = f'terraform {{\n  required_version = "{required_version}"\n}}\n'
+    (destination / "terraform" / "versions.tf").write_text(versions_tf)
     for name, main_tf in environments.items():
         folder = destination / "terraform" / "environments" / name
         folder.mkdir()

@@ -15,7 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def load_packaging():
     # Loaded from its file: the module is stdlib-only and needs nothing else of platformctl.
-    spec = importlib.util.spec_from_file_location("platformctl_packaging_under_test", REPO / "platformctl" / "packaging.py")
+    spec = importlib.util.spec_from_file_location(
+        "platformctl_packaging_under_test", REPO / "platformctl" / "packaging.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

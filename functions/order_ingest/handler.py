@@ -23,7 +23,7 @@ import binascii
 import json
 import logging
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -66,18 +66,18 @@ def _event_time(record: dict[str, Any], event: dict[str, Any]) -> datetime:
     if isinstance(stamp, str):
         try:
             parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         except ValueError:
             pass
     arrival = record.get("kinesis", {}).get("approximateArrivalTimestamp")
     if isinstance(arrival, (int, float)):
-        return datetime.fromtimestamp(arrival, tz=timezone.utc)
-    return datetime.now(tz=timezone.utc)
+        return datetime.fromtimestamp(arrival, tz=UTC)
+    return datetime.now(tz=UTC)
 
 
 def raw_key(prefix: str, order_id: str, sequence_number: str, when: datetime) -> str:
     """Hive-style date partitions, so Athena/Glue can prune by day."""
-    when = when.astimezone(timezone.utc)
+    when = when.astimezone(UTC)
     return (
         f"{prefix}/year={when:%Y}/month={when:%m}/day={when:%d}/"
         f"{order_id}-{sequence_number}.json"
@@ -103,7 +103,7 @@ def _store(record: dict[str, Any], event: dict[str, Any]) -> None:
     boto3.resource("dynamodb").Table(table).put_item(
         Item={
             **event,
-            "ingested_at": datetime.now(tz=timezone.utc).isoformat(),
+            "ingested_at": datetime.now(tz=UTC).isoformat(),
             "event_time": when.isoformat(),
             "kinesis_sequence_number": sequence,
         }
@@ -138,14 +138,14 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
             try:
                 _send_failure(record, str(exc))
                 rejected += 1
-            except Exception:  # noqa: BLE001 - the queue is down: let Lambda retry
+            except Exception:  # the queue is down: let Lambda retry (logged with its traceback)
                 logger.exception("could not send record %s to the failure queue", sequence)
                 failures.append({"itemIdentifier": sequence})
             continue
         try:
             _store(record, order)
             stored += 1
-        except Exception:  # noqa: BLE001 - transient AWS errors: retried by the mapping
+        except Exception:  # transient AWS errors: retried by the mapping (logged with its traceback)
             logger.exception("could not store record %s", sequence)
             failures.append({"itemIdentifier": sequence})
     logger.info(

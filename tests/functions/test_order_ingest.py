@@ -115,7 +115,8 @@ def test_bad_record_goes_to_the_failure_queue(aws: str, payload: bytes, reason: 
     assert reason in body["reason"]
     assert body["sequenceNumber"] == "7"
     assert base64.b64decode(body["data"]) == payload
-    assert boto3.resource("dynamodb").Table(TABLE).get_item(Key={"order_id": "o-3"})["Item"], "the good record still lands"
+    stored = boto3.resource("dynamodb").Table(TABLE).get_item(Key={"order_id": "o-3"})
+    assert stored["Item"], "the good record still lands"
 
 
 def test_aws_failure_is_reported_for_retry(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,8 +130,8 @@ def test_aws_failure_is_reported_for_retry(aws: str, monkeypatch: pytest.MonkeyP
 
 
 def test_raw_key_is_date_partitioned() -> None:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     handler = load_handler()
-    when = datetime(2026, 12, 31, 23, 59, tzinfo=timezone.utc)
+    when = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
     assert handler.raw_key("orders", "o-5", "123", when) == "orders/year=2026/month=12/day=31/o-5-123.json"
