@@ -135,6 +135,7 @@ def test_pull_requests_plan_dev_and_prod_with_oidc_and_keep_the_prod_plan() -> N
     upload = next(step for step in plan["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["with"]["path"] == ".platformctl/plans/prod/"
     assert upload["with"]["include-hidden-files"] is True
+    assert "steps.plan.outputs.changes == 'true'" in upload["if"], "a plan without changes saves no file"
     jobs = {name: "\n".join(s.get("run", "") for s in job["steps"]) for name, job in ci["jobs"].items()}
     assert "platformctl fmt --check" in jobs["fmt"]
     assert "platformctl validate --all" in jobs["validate"]
