@@ -106,7 +106,18 @@ def configure(
     color = not no_color and "NO_COLOR" not in os.environ
     output = Output(json_output=json_output, color=color)
     output.setup_logging(debug)
-    ctx.obj = State(Context(Options(json_output=json_output, color=color, root=root)), output, debug)
+    # Terraform colours its output even into a pipe or a CI log; colour it only on a terminal,
+    # or where FORCE_COLOR asks for it (the convention rich follows too).
+    terraform_stream = sys.stderr if json_output else sys.stdout
+    terraform_color = color and (_isatty(terraform_stream) or bool(os.environ.get("FORCE_COLOR")))
+    ctx.obj = State(Context(Options(json_output=json_output, color=terraform_color, root=root)), output, debug)
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
 
 
 def passthrough(ctx: typer.Context) -> tuple[str, ...]:

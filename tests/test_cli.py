@@ -225,7 +225,11 @@ def test_no_color_reaches_terraform(cli, project: Path, real_engine: engine.Engi
     capfd.readouterr()
     assert cli("--no-color", "plan", "demo").exit_code == 2
     assert "\x1b[" not in capfd.readouterr().out
+    # Into a pipe (CliRunner's capture), Terraform is not asked for colour either...
     assert cli("plan", "demo").exit_code == 2
+    assert "\x1b[" not in capfd.readouterr().out
+    # ...unless FORCE_COLOR asks for it, as on a terminal.
+    assert cli("plan", "demo", env={"FORCE_COLOR": "1"}).exit_code == 2
     assert "\x1b[" in capfd.readouterr().out
 
 
