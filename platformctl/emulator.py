@@ -411,7 +411,11 @@ def start(project: Project, environment: Environment, kind: str, port: int, *,
         raise port_taken(port)
     log_file = folder(project) / f"{kind}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    log_file.write_text("")  # one start per log: old output would confuse the failure reading
+    if log_file.is_file() and log_file.stat().st_size:
+        # One start per log (old output would confuse the reading of a failure), but keep
+        # the last one: it may say why the previous emulator died.
+        log_file.replace(log_file.with_name(f"{kind}.previous.log"))
+    log_file.write_text("")
     if kind == MOTO:
         _check_moto_installed()
         child = process.spawn_detached(
@@ -512,7 +516,7 @@ def ensure_running(project: Project, environment: Environment, *, requested: str
         if record.container_name:
             _docker_stop(record.container_name)
         port = port or record.port
-        forget(project)
+        record_path(project).unlink(missing_ok=True)  # its log stays, for the post-mortem
     port = port or environment.emulator_port
     found = probe(port)
     if found.other_program:

@@ -274,6 +274,17 @@ def ensure_initialized(ctx: Context, environment: Environment, tf: Terraform) ->
     return True
 
 
+def platform_resources(tf: Terraform, environment: Environment) -> dict[str, Any]:
+    """Output `platform_resources`. With the default local backend it is read straight from
+    terraform.tfstate, saving a Terraform start (half a second) on every `up` and `status`;
+    with any other backend (.terraform/terraform.tfstate records it), `terraform output`."""
+    state = _read_json(_state_path(environment))
+    if state is not None and not (environment.directory / ".terraform" / STATE_FILE).exists():
+        output = (state.get("outputs") or {}).get(RESOURCES_OUTPUT) or {}
+        return dict(output.get("value") or {})
+    return dict(tf.outputs().get(RESOURCES_OUTPUT) or {})
+
+
 class Timer:
     """Seconds spent per step, for the result and the benchmark."""
 
@@ -307,8 +318,8 @@ def _emulator_died(record: emulator.Record, action: str) -> EmulatorError:
     where = f" (pid {record.pid})" if record.pid else ""
     log_hint = f": see {record.log_file}" if record.log_file else ""
     return EmulatorError(
-        f"The {record.kind} emulator{where} stopped during {action}{log_hint}; run `platformctl up` again: "
-        "it starts a new one and recreates everything."
+        f"The {record.kind} emulator{where} stopped while Terraform ran {action}{log_hint}; run `platformctl up` "
+        "again: it starts a new one and recreates everything."
     )
 
 
@@ -379,14 +390,14 @@ def up(ctx: Context, name: str, *, requested: str | None = None, port: int | Non
                 tf.apply(plan_file=plan_file)
     except TerraformFailed:
         if not emulator.healthy(record):
-            raise _emulator_died(record, "the apply") from None
+            raise _emulator_died(record, "plan/apply") from None
         raise
     finally:
         plan_file.unlink(missing_ok=True)
     if not changed:
         progress.note(f"No changes: {environment.name} is up to date.")
     with timer.step("outputs"):
-        resources = dict(tf.outputs().get(RESOURCES_OUTPUT) or {})
+        resources = platform_resources(tf, environment)
     notes = []
     if record.kind == emulator.MOTO and not record.lambda_code_runs and resources.get("functions"):
         notes.append(LAMBDA_NOTE)
@@ -463,7 +474,7 @@ def down(ctx: Context, name: str, *, force: bool = False, destroy: bool = False,
                     tf.destroy(auto_approve=True)
             except TerraformFailed:
                 if not emulator.healthy(running):
-                    raise _emulator_died(running, "the destroy") from None
+                    raise _emulator_died(running, "destroy") from None
                 raise
             destroyed = True
             messages.append(f"Destroyed {environment.name} on {running.endpoint}.")
@@ -473,7 +484,8 @@ def down(ctx: Context, name: str, *, force: bool = False, destroy: bool = False,
         moved = _move_state_aside(project, environment)
         destroyed = True
         messages.append(
-            f"moto keeps everything in memory: stopping it removed all {resource_count} resources at once "
+            f"moto keeps everything in memory: stopping it removed all {resource_count} "
+            f"resource{'s' if resource_count != 1 else ''} at once "
             f"(--destroy runs terraform destroy first); moved the local state to {moved}."
         )
     _applied_path(project, environment).unlink(missing_ok=True)
@@ -614,7 +626,7 @@ def status(ctx: Context, name: str) -> StatusOutcome:
         return StatusOutcome(environment.name, emulator_status, (), applied=False)
     tf = _terraform(ctx, environment, emulator_status.endpoint)
     ensure_initialized(ctx, environment, tf)
-    resources = dict(tf.outputs().get(RESOURCES_OUTPUT) or {})
+    resources = platform_resources(tf, environment)
     if emulator_status.healthy:
         checked = check_resources(resources, emulator_status.endpoint, environment.region or "us-east-1")
     else:

@@ -292,6 +292,8 @@ def test_a_dead_emulator_is_reported_and_replaced(tmp_path: Path, cli, stop_afte
     second = emulator.load_record(contract.load(root))
     assert second is not None and second.port == port
     assert second.pid != first.pid and second.start_id != first.start_id
+    previous = root / ".platformctl" / "emulator" / "moto.previous.log"
+    assert "moto-api/config" in previous.read_text(), "the dead emulator's log is kept"
 
 
 @pytest.mark.parametrize("listening", [True, False], ids=["listening", "bound only"])
