@@ -111,7 +111,9 @@ class SavedPlan:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"plan_file": str(self.plan_path), "manifest_file": str(self.manifest_path), **self.manifest.sealed()}
+        # The manifest's own plan_file is a name (the folder may be carried elsewhere, e.g. a CI
+        # artifact); the paths say where this copy is.
+        return {**self.manifest.sealed(), "plan_path": str(self.plan_path), "manifest_path": str(self.manifest_path)}
 
 
 def plans_dir(project: Project, environment: Environment) -> Path:

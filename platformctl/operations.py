@@ -409,7 +409,9 @@ def bootstrap(ctx: Context, environment: Environment, dynamodb_lock: bool = Fals
 def output(ctx: Context, environment: Environment) -> dict[str, Any]:
     tf = ctx.terraform_for(environment)
     if not is_initialized(environment):
-        raise PlatformctlError(f"{environment.name} is not initialized: run `platformctl init {environment.name}` first.")
+        raise PlatformctlError(
+            f"{environment.name} is not initialized: run `platformctl init {environment.name}` first."
+        )
     return tf.outputs()
 
 

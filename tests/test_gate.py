@@ -207,3 +207,21 @@ def test_tree_state_of_a_real_repository(tmp_path: Path) -> None:
     (tmp_path / "new.tf").write_text("# untracked counts\n")
     dirty = git.tree_state(tmp_path)
     assert dirty.dirty and dirty.changed == ("new.tf",) and dirty.commit == clean.commit
+
+
+def test_the_summary_calls_out_destroys_and_replacements() -> None:
+    from rich.console import Console
+
+    from platformctl.commands.release import summary_renderable
+    from platformctl.terraform import ChangeSummary
+
+    console = Console(record=True, width=200, color_system=None)
+    console.print(summary_renderable("Plan p for prod", ChangeSummary(
+        add=2, destroy=1, replace=1, destroyed=("aws_sqs_queue.old",), replaced=("aws_s3_bucket.raw",))))
+    text = console.export_text()
+    assert "2 to add, 0 to change, 1 to replace, 1 to destroy" in text
+    assert "- destroy  aws_sqs_queue.old" in text and "± replace  aws_s3_bucket.raw" in text
+    assert "delete data that cannot be brought back" in text
+    quiet = Console(record=True, width=200, color_system=None)
+    quiet.print(summary_renderable("Plan q", ChangeSummary(add=3)))
+    assert "cannot be brought back" not in quiet.export_text()

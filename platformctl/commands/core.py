@@ -55,7 +55,9 @@ def init(ctx: typer.Context, environment: EnvArg, no_vault: NoVault = False, pro
 def plan(
     ctx: typer.Context,
     environment: EnvArg,
-    out: Annotated[Path | None, typer.Option("--out", help="Save the plan to FILE (gated environments save theirs under .platformctl/plans).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Save the plan to FILE (not for gated environments: theirs go under .platformctl/plans).",
+    )] = None,
     no_vault: NoVault = False,
     profile: Profile = None,
 ) -> None:
