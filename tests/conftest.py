@@ -39,7 +39,9 @@ def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(REAL_CACHE))
     for name in list(os.environ):
-        if name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) or name in ("CI", "NO_COLOR", "FORCE_COLOR", "LOCALSTACK_AUTH_TOKEN"):
+        if name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) or name in (
+            "CI", "NO_COLOR", "FORCE_COLOR", "LOCALSTACK_AUTH_TOKEN"
+        ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TF_IN_AUTOMATION", "1")
     work = tmp_path / "work"
