@@ -174,6 +174,18 @@ def test_pre_commit_runs_the_terraform_hooks_and_ruff() -> None:
         assert re.fullmatch(r"v\d+\.\d+\.\d+", repo["rev"]), f"{repo['repo']}: pin a release tag"
 
 
+def test_pre_commit_accepts_its_config() -> None:
+    """pre-commit's own schema check (offline); the hooks themselves need their repositories."""
+    pre_commit = shutil.which("pre-commit", path=str(BIN)) or shutil.which("pre-commit")
+    if not pre_commit:
+        pytest.skip("pre-commit is not installed: pip install pre-commit")
+    result = subprocess.run(
+        [pre_commit, "validate-config", str(REPO / ".pre-commit-config.yaml")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 # The glue script, run as the workflows run it.
 
 
