@@ -212,7 +212,7 @@ def test_tree_state_of_a_real_repository(tmp_path: Path) -> None:
 def test_the_summary_calls_out_destroys_and_replacements() -> None:
     from rich.console import Console
 
-    from platformctl.commands.release import summary_renderable
+    from platformctl.render import summary_renderable
     from platformctl.terraform import ChangeSummary
 
     console = Console(record=True, width=200, color_system=None)

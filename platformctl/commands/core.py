@@ -10,7 +10,7 @@ import typer
 
 from platformctl import __version__, doctor, exit_codes, operations
 from platformctl.cli import passthrough, state
-from platformctl.render import table
+from platformctl.render import make_confirm, saved_plan_renderable, table
 
 EnvArg = Annotated[
     str,
@@ -68,8 +68,6 @@ def plan(
     output = state(ctx).output
     human = None
     if outcome.saved is not None:
-        from platformctl.commands.release import saved_plan_renderable
-
         human = saved_plan_renderable(outcome.saved)
         if output.json_output:  # the reviewer still sees it; stdout stays one JSON object
             output.err.print(human)
@@ -87,8 +85,6 @@ def apply(
     profile: Profile = None,
 ) -> None:
     """terraform apply for ENV, from a saved plan or a fresh one (gated environments: only their saved plan)."""
-    from platformctl.commands.release import make_confirm
-
     context = _with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     saved = operations.apply(
@@ -110,8 +106,6 @@ def destroy(
     profile: Profile = None,
 ) -> None:
     """terraform destroy for ENV (gated environments: --allow-destroy and the typed name)."""
-    from platformctl.commands.release import make_confirm
-
     context = _with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     operations.destroy(
