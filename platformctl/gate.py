@@ -298,7 +298,8 @@ def check_approval(saved: SavedPlan, approve: str) -> None:
 
 def check_confirmation(environment: Environment, typed: str) -> None:
     if typed.strip() != environment.name:
-        raise ApprovalError(f"Typed {typed.strip()!r}, not {environment.name!r}: nothing was applied.")
+        name = environment.name
+        raise ApprovalError(f"Typed {typed.strip()!r}, not {name!r}: nothing was changed in {name}.")
 
 
 def mark_consumed(saved: SavedPlan, outcome: str, now: datetime | None = None) -> SavedPlan:

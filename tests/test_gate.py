@@ -168,7 +168,7 @@ def test_approve_accepts_the_prefix_in_any_case_and_the_full_hash(prod: contract
 def test_typed_confirmation_must_be_the_exact_name(prod: contract.Environment) -> None:
     gate.check_confirmation(prod, "prod\n")
     for typed in ("", "yes", "Prod", "dev", "prod!"):
-        with pytest.raises(ApprovalError, match="nothing was applied"):
+        with pytest.raises(ApprovalError, match="nothing was changed in prod"):
             gate.check_confirmation(prod, typed)
 
 

@@ -586,7 +586,7 @@ def test_the_prompt_shows_the_summary_and_refuses_another_name(prod: Platform, s
     assert code == 1, screen
     assert f"Plan {saved.name} for prod: sha256 {sha(saved)}, account {PROD_ACCOUNT}" in screen
     assert f"{saved.manifest.summary['add']} to add, 0 to change, 0 to replace, 0 to destroy" in screen
-    assert "Error: Typed 'dev', not 'prod': nothing was applied." in screen
+    assert "Error: Typed 'dev', not 'prod': nothing was changed in prod." in screen
     assert prod.state_versions() == versions
     assert gate.read(saved.manifest_path).manifest.consumed is None
 
