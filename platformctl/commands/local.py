@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from platformctl import emulator, exit_codes, local
 from platformctl.cli import state
@@ -103,6 +104,12 @@ def _emulator_rows(status: emulator.Status) -> list[list[str]]:
     ]
 
 
+def _key_values(title: str | None, rows: list[list[str]]) -> Table:
+    result = table(title, ["", ""], rows)
+    result.show_header = False
+    return result
+
+
 def status(ctx: typer.Context, environment: LocalEnv = "local") -> None:
     """The emulator and every resource of ENV: exit 1 when the emulator is down or something is missing."""
     current = state(ctx)
@@ -114,7 +121,7 @@ def status(ctx: typer.Context, environment: LocalEnv = "local") -> None:
     ]
     from rich.console import Group
 
-    parts: list[object] = [table(f"{outcome.environment}: emulator", ["", ""], rows)]
+    parts: list[object] = [_key_values(f"{outcome.environment}: emulator", rows)]
     if outcome.applied:
         parts.append(table(f"{outcome.environment}: resources", ["kind", "name", "status", "detail"], resource_rows,
                            status_column=2))
@@ -166,9 +173,7 @@ def emulator_status(ctx: typer.Context, environment: EnvOption = "local") -> Non
     current = state(ctx)
     context = current.context
     result = emulator.status(context.project, local.emulated_environment(context, environment))
-    current.output.result(
-        {"command": "emulator status", **result.as_dict()}, table(None, ["", ""], _emulator_rows(result))
-    )
+    current.output.result({"command": "emulator status", **result.as_dict()}, _key_values(None, _emulator_rows(result)))
     raise typer.Exit(exit_codes.OK if result.healthy else exit_codes.ERROR)
 
 
