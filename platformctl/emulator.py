@@ -25,8 +25,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -172,6 +170,8 @@ class Probe:
 
 
 def _get_json(url: str, timeout: float) -> Any:
+    import urllib.request  # here, not at the top: `platformctl --help` never needs it
+
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our own loopback URL
         return json.loads(response.read() or b"null")
 
@@ -396,6 +396,8 @@ def _configure_moto(endpoint: str, docker_answers: bool) -> None:
     Lambda to the no-Docker stub, so an invoke answers instead of failing on Docker."""
     if docker_answers:
         return
+    import urllib.request
+
     body = json.dumps({"lambda": {"use_docker": False}, "batch": {"use_docker": False}}).encode()
     request = urllib.request.Request(  # noqa: S310 - our own loopback URL
         f"{endpoint}/moto-api/config", data=body, method="POST", headers={"Content-Type": "application/json"}
