@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from platformctl import __version__, exit_codes
+from platformctl import exit_codes
+from platformctl.commands.shared import State
 from platformctl.errors import PlatformctlError
 from platformctl.operations import Context, Options
 from platformctl.render import Output
@@ -24,15 +24,6 @@ if TYPE_CHECKING:
     # Typer vendors its own click; the `click` package (when some other package installs
     # it) is a different class hierarchy, and importing it would only slow `--help` down.
     from typer import _click as click
-
-
-@dataclass
-class State:
-    """What every command receives through ctx.obj."""
-
-    context: Context
-    output: Output
-    debug: bool = False
 
 
 class PlatformctlGroup(TyperGroup):
@@ -120,19 +111,6 @@ def _isatty(stream: object) -> bool:
         return False
 
 
-def passthrough(ctx: typer.Context) -> tuple[str, ...]:
-    """Arguments after `--`, handed to terraform unchanged."""
-    root = ctx.find_root()
-    return tuple(root.meta.get("passthrough", ()))
-
-
-def state(ctx: typer.Context) -> State:
-    obj = ctx.find_object(State)
-    if obj is None:  # only if a command were invoked without the app's callback
-        raise RuntimeError("platformctl's app callback did not run: invoke commands through `app`.")
-    return obj
-
-
 def _register() -> None:
     from platformctl.commands import core, local, release
 
@@ -149,7 +127,3 @@ def main() -> None:
         app(prog_name="platformctl")
     except KeyboardInterrupt:  # pragma: no cover - Ctrl-C outside any command
         sys.exit(exit_codes.INTERRUPTED)
-
-
-def version_string() -> str:
-    return f"platformctl {__version__}"

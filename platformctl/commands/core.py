@@ -9,23 +9,9 @@ from typing import Annotated
 import typer
 
 from platformctl import __version__, doctor, exit_codes, operations
-from platformctl.cli import passthrough, state
+from platformctl.commands.shared import EnvArg, NoVault, Profile, Yes, passthrough, state, with_credentials
 from platformctl.render import make_confirm, saved_plan_renderable, table
 
-EnvArg = Annotated[
-    str,
-    typer.Argument(help="Environment: a folder under terraform/environments (local, dev, prod).", show_default=False),
-]
-NoVault = Annotated[
-    bool,
-    typer.Option(
-        "--no-vault",
-        envvar="PLATFORMCTL_NO_VAULT",
-        help="Use ambient AWS credentials (CI's OIDC) instead of aws-vault. Default when CI=true.",
-    ),
-]
-Profile = Annotated[str | None, typer.Option("--profile", help="aws-vault profile to use instead of the contract's.")]
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (refused for gated environments).")]
 Approve = Annotated[str | None, typer.Option(
     "--approve", metavar="SHA256_PREFIX",
     help="Gated environments, without a prompt (CI): approve the reviewed saved plan by its sha256 (12+ hex).",
@@ -35,18 +21,9 @@ AllowDestroy = Annotated[bool, typer.Option(
 )]
 
 
-def _with_credentials(ctx: typer.Context, no_vault: bool, profile: str | None) -> operations.Context:
-    current = state(ctx).context
-    if no_vault or profile:
-        from dataclasses import replace
-
-        current.options = replace(current.options, no_vault=no_vault, profile=profile)
-    return current
-
-
 def init(ctx: typer.Context, environment: EnvArg, no_vault: NoVault = False, profile: Profile = None) -> None:
     """terraform init for ENV (backend config from the contract, providers from the shared cache or mirror)."""
-    context = _with_credentials(ctx, no_vault, profile)
+    context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     operations.init(context, env, passthrough(ctx))
     state(ctx).output.result({"command": "init", "environment": env.name, "exit_code": 0})
@@ -62,7 +39,7 @@ def plan(
     profile: Profile = None,
 ) -> None:
     """terraform plan for ENV. Exit 0: no changes, 2: changes, 1: error."""
-    context = _with_credentials(ctx, no_vault, profile)
+    context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     outcome = operations.plan(context, env, out, passthrough(ctx))
     output = state(ctx).output
@@ -85,7 +62,7 @@ def apply(
     profile: Profile = None,
 ) -> None:
     """terraform apply for ENV, from a saved plan or a fresh one (gated environments: only their saved plan)."""
-    context = _with_credentials(ctx, no_vault, profile)
+    context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     saved = operations.apply(
         context, env, plan_file, auto_approve=yes, extra=passthrough(ctx), approve=approve,
@@ -106,7 +83,7 @@ def destroy(
     profile: Profile = None,
 ) -> None:
     """terraform destroy for ENV (gated environments: --allow-destroy and the typed name)."""
-    context = _with_credentials(ctx, no_vault, profile)
+    context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     operations.destroy(
         context, env, auto_approve=yes, extra=passthrough(ctx), allow_destroy=allow_destroy,
@@ -117,7 +94,7 @@ def destroy(
 
 def output(ctx: typer.Context, environment: EnvArg, no_vault: NoVault = False, profile: Profile = None) -> None:
     """The root outputs of ENV."""
-    context = _with_credentials(ctx, no_vault, profile)
+    context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     values = operations.output(context, env)
     import json

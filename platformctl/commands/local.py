@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from platformctl import emulator, exit_codes, local
-from platformctl.cli import state
+from platformctl.commands.shared import state
 from platformctl.render import Output, table
 
 LocalEnv = Annotated[

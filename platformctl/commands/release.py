@@ -8,8 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from platformctl import operations
-from platformctl.cli import state
-from platformctl.commands.core import EnvArg, NoVault, Profile, _with_credentials
+from platformctl.commands.shared import EnvArg, NoVault, Profile, state, with_credentials
 
 
 def bootstrap(
@@ -22,7 +21,7 @@ def bootstrap(
     profile: Profile = None,
 ) -> None:
     """Create ENV's state bucket (from <env>.s3.tfbackend), idempotently: a second run changes nothing."""
-    context = _with_credentials(ctx, no_vault, profile)
+    context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     report = operations.bootstrap(context, env, dynamodb_lock)
     from rich.console import Group

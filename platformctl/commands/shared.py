@@ -1,0 +1,59 @@
+"""What every command shares: the invocation's State (ctx.obj), arguments after `--`, and
+the options that several commands take. Kept apart from cli.py so that command modules and
+the app that registers them do not import each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated
+
+import typer
+
+from platformctl.operations import Context
+from platformctl.render import Output
+
+
+@dataclass
+class State:
+    """What every command receives through ctx.obj."""
+
+    context: Context
+    output: Output
+    debug: bool = False
+
+
+def passthrough(ctx: typer.Context) -> tuple[str, ...]:
+    """Arguments after `--`, handed to terraform unchanged."""
+    root = ctx.find_root()
+    return tuple(root.meta.get("passthrough", ()))
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_object(State)
+    if obj is None:  # only if a command were invoked without the app's callback
+        raise RuntimeError("platformctl's app callback did not run: invoke commands through `app`.")
+    return obj
+
+
+def with_credentials(ctx: typer.Context, no_vault: bool, profile: str | None) -> Context:
+    """The invocation's Context, with this command's --no-vault / --profile applied."""
+    current = state(ctx).context
+    if no_vault or profile:
+        current.options = replace(current.options, no_vault=no_vault, profile=profile)
+    return current
+
+
+EnvArg = Annotated[
+    str,
+    typer.Argument(help="Environment: a folder under terraform/environments (local, dev, prod).", show_default=False),
+]
+NoVault = Annotated[
+    bool,
+    typer.Option(
+        "--no-vault",
+        envvar="PLATFORMCTL_NO_VAULT",
+        help="Use ambient AWS credentials (CI's OIDC) instead of aws-vault. Default when CI=true.",
+    ),
+]
+Profile = Annotated[str | None, typer.Option("--profile", help="aws-vault profile to use instead of the contract's.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (refused for gated environments).")]
