@@ -73,6 +73,8 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   }
 }
 
+# Creating or changing this takes at least 55 s, on AWS and on an emulator alike: the provider
+# waits 10 s, then needs 10 matching reads 5 s apart. It is the longest step of a new bucket.
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
   for_each = var.bucket_names
 
