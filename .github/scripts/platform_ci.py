@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -29,14 +28,6 @@ def region(environment: str) -> str:
     if not value:
         raise SystemExit(f"{environment}: its provider block names no region; set aws_region in terraform.tfvars.")
     return value
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def markdown(result: dict[str, Any], exit_code: int, digest: str | None) -> str:
@@ -67,6 +58,9 @@ def markdown(result: dict[str, Any], exit_code: int, digest: str | None) -> str:
 
 
 def plan_report(result_path: Path, exit_code: int) -> int:
+    # The same digest the gate records in the manifest and checks for --approve.
+    from platformctl.gate import file_sha256
+
     text = result_path.read_text() if result_path.is_file() else ""
     try:
         result = json.loads(text) if text.strip() else {}
@@ -74,7 +68,7 @@ def plan_report(result_path: Path, exit_code: int) -> int:
         result = {"error": "platformctl printed no JSON result"}
     plan_file = result.get("plan_file")
     saved = Path(plan_file) if plan_file and exit_code in (NO_CHANGES, CHANGES) else None
-    digest = sha256_of(saved) if saved and saved.is_file() else None
+    digest = file_sha256(saved) if saved and saved.is_file() else None
     _append("GITHUB_STEP_SUMMARY", markdown(result, exit_code, digest))
     outputs = {
         "changes": "true" if exit_code == CHANGES else "false",
