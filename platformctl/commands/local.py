@@ -7,14 +7,17 @@ the emulator starts lives here (RichProgress); the core only calls `progress.wai
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from platformctl import emulator, exit_codes, local
+from platformctl import exit_codes
 from platformctl.commands.shared import state
 from platformctl.render import Output, table
+
+if TYPE_CHECKING:
+    from platformctl import emulator
 
 LocalEnv = Annotated[
     str,
@@ -69,6 +72,9 @@ def up(
     timeout: TimeoutOption = None,
 ) -> None:
     """Bring ENV up on an AWS emulator: start or reuse it, init, apply (no prompt), list what exists."""
+    # Imported here, not at the top: `platformctl --help` stays fast.
+    from platformctl import local
+
     current = state(ctx)
     outcome = local.up(current.context, environment, requested=emulator_kind, port=port, timeout=timeout,
                        progress=RichProgress(current.output))
@@ -87,6 +93,9 @@ def down(
     )] = False,
 ) -> None:
     """Remove ENV's resources (no prompt: emulated only), stop the emulator platformctl started, clean up."""
+    # Imported here, not at the top: `platformctl --help` stays fast.
+    from platformctl import local
+
     current = state(ctx)
     outcome = local.down(current.context, environment, force=force, destroy=destroy,
                          progress=RichProgress(current.output))
@@ -112,6 +121,9 @@ def _key_values(title: str | None, rows: list[list[str]]) -> Table:
 
 def status(ctx: typer.Context, environment: LocalEnv = "local") -> None:
     """The emulator and every resource of ENV: exit 1 when the emulator is down or something is missing."""
+    # Imported here, not at the top: `platformctl --help` stays fast.
+    from platformctl import local
+
     current = state(ctx)
     outcome = local.status(current.context, environment)
     rows = [[key, value] for key, value in _emulator_rows(outcome.emulator)]
@@ -148,6 +160,9 @@ def emulator_start(
     environment: EnvOption = "local",
 ) -> None:
     """Start the emulator (or reuse the one that answers) and wait until it is healthy."""
+    # Imported here, not at the top: `platformctl --help` stays fast.
+    from platformctl import emulator, local
+
     current = state(ctx)
     context = current.context
     env = local.emulated_environment(context, environment)
@@ -160,6 +175,9 @@ def emulator_start(
 @emulator_app.command("stop")
 def emulator_stop(ctx: typer.Context, force: ForceOption = False, environment: EnvOption = "local") -> None:
     """Stop the emulator platformctl started (another only with --force). Resources on it are lost."""
+    # Imported here, not at the top: `platformctl --help` stays fast.
+    from platformctl import emulator, local
+
     current = state(ctx)
     context = current.context
     stopped = emulator.stop(context.project, local.emulated_environment(context, environment), force=force)
@@ -170,6 +188,9 @@ def emulator_stop(ctx: typer.Context, force: ForceOption = False, environment: E
 @emulator_app.command("status")
 def emulator_status(ctx: typer.Context, environment: EnvOption = "local") -> None:
     """Kind, pid, endpoint and health of the emulator: exit 1 unless it answers."""
+    # Imported here, not at the top: `platformctl --help` stays fast.
+    from platformctl import emulator, local
+
     current = state(ctx)
     context = current.context
     result = emulator.status(context.project, local.emulated_environment(context, environment))
@@ -184,6 +205,9 @@ def emulator_logs(
     lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="How many of the last lines to print.")] = 50,
 ) -> None:
     """The log of the emulator platformctl started."""
+    # Imported here, not at the top: `platformctl --help` stays fast.
+    from platformctl import emulator
+
     current = state(ctx)
     path = emulator.log_file(current.context.project)
     last = emulator.tail(path, lines)
