@@ -6,7 +6,6 @@ The CLI layer parses arguments, calls one function here and renders its result.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -439,9 +438,3 @@ def validate(ctx: Context, environment: Environment) -> ValidateOutcome:
     # validate -json exits 1 on invalid configuration but still prints its diagnostics.
     data = tf.capture_json("validate", "-json", allow_failure=True)
     return ValidateOutcome(environment.name, bool(data.get("valid")), list(data.get("diagnostics", [])))
-
-
-def environment_variables_snapshot() -> dict[str, str]:
-    """For doctor: the platformctl-relevant variables the user has set."""
-    names = (engine.FORCE_ENV, providers.MIRROR_ENV, contract.ROOT_ENV, "TF_CLI_CONFIG_FILE", "CI", "AWS_VAULT")
-    return {name: os.environ[name] for name in names if name in os.environ}
