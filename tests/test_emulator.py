@@ -166,7 +166,11 @@ def test_auto_choice_and_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert token not in choice.reason
 
 
-@pytest.mark.parametrize("how", ["docker not on PATH", "stand-in docker without engine", "real docker client"])
+@pytest.mark.parametrize("how", [
+    "docker not on PATH",
+    "stand-in docker without engine",
+    pytest.param("real docker client", marks=pytest.mark.docker),
+])
 def test_localstack_without_a_docker_engine_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                               cli, how: str) -> None:
     if how == "docker not on PATH":

@@ -41,11 +41,19 @@ def engine_under_test(request: pytest.FixtureRequest, monkeypatch: pytest.Monkey
     return engines.select(request.param, monkeypatch)
 
 
+def _as_a_terminal_job() -> None:
+    """A terminal's foreground job starts with SIGINT at its default. pytest itself may have
+    been started with SIGINT ignored (a background job of a non-interactive shell, some CI
+    runners), which every child would inherit, and then the Ctrl-C below would do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_apply(project: Path) -> tuple[subprocess.Popen[str], Path]:
     root = project / "terraform" / "environments" / "demo"
     child = subprocess.Popen(
         [sys.executable, "-m", "platformctl", "--no-color", "apply", "demo", "--yes"],
         cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=_as_a_terminal_job,
     )
     marker = root / "started"
     deadline = time.monotonic() + 120

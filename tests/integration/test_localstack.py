@@ -99,6 +99,7 @@ def _docker_engine_answers() -> bool:
         return False
 
 
+@pytest.mark.docker
 @pytest.mark.skipif(not _docker_engine_answers(),
                     reason="needs a running Docker engine (docker info): start Docker to run it")
 def test_real_localstack_starts_answers_and_stops(tmp_path: Path, cli) -> None:
