@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,19 +65,64 @@ def required_version(versions_tf: Path) -> str:
     raise ContractError(f"{versions_tf} has no terraform.required_version: add one, e.g. \">= 1.11\".")
 
 
-def variable_value(env_dir: Path, name: str) -> Any:
-    """A root variable's value as terraform would see it without -var: terraform.tfvars,
-    then *.auto.tfvars, then the variable's default. None when none of them sets it."""
-    for tfvars in [env_dir / "terraform.tfvars", *sorted(env_dir.glob("*.auto.tfvars"))]:
-        if tfvars.is_file():
-            values = load(tfvars)
-            if name in values:
-                return values[name]
+def variable_value(env_dir: Path, name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """A root variable's value as `terraform plan` in `env_dir` would see it without -var or
+    -var-file, in Terraform's own precedence, lowest first, the last one found winning: the
+    variable's default, TF_VAR_<name>, terraform.tfvars, terraform.tfvars.json, then every
+    *.auto.tfvars and *.auto.tfvars.json in lexical order of file name. None when unset."""
+    environ = os.environ if environ is None else environ
+    declaration = _declaration(env_dir, name)
+    value = declaration.get("default") if declaration else None
+    from_env = environ.get(f"TF_VAR_{name}")
+    if from_env is not None:
+        value = _env_value(name, from_env, declaration)
+    for tfvars in variable_files(env_dir):
+        values = _load_tfvars(tfvars)
+        if name in values:
+            value = values[name]
+    return value
+
+
+def variable_files(env_dir: Path) -> list[Path]:
+    """The variable files Terraform loads by itself from a root, in the order it loads them."""
+    fixed = [env_dir / "terraform.tfvars", env_dir / "terraform.tfvars.json"]
+    automatic = sorted(
+        (p for p in env_dir.iterdir() if p.name.endswith((".auto.tfvars", ".auto.tfvars.json"))),
+        key=lambda p: p.name,
+    ) if env_dir.is_dir() else []
+    return [p for p in [*fixed, *automatic] if p.is_file()]
+
+
+def _load_tfvars(path: Path) -> dict[str, Any]:
+    if path.name.endswith(".json"):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ContractError(f"{path} is not valid JSON ({exc}): fix it.") from exc
+        if not isinstance(data, dict):
+            raise ContractError(f"{path} must hold a JSON object of variable values: fix it.")
+        return data
+    return load(path)
+
+
+def _declaration(env_dir: Path, name: str) -> dict[str, Any] | None:
     for tf in sorted(env_dir.glob("*.tf")):
         for block in load(tf).get("variable", []):
-            if name in block and "default" in block[name]:
-                return block[name]["default"]
+            if name in block and isinstance(block[name], dict):
+                return dict(block[name])
     return None
+
+
+def _env_value(name: str, text: str, declaration: dict[str, Any] | None) -> Any:
+    """TF_VAR_ values are literal strings for string variables (and undeclared ones); for any
+    other type Terraform parses them as an HCL expression."""
+    declared = str((declaration or {}).get("type", "string")).removeprefix("${").removesuffix("}")
+    if declared == "string":
+        return text
+    try:
+        return _parse(Path(f"TF_VAR_{name}"), f"value = {text}\n").get("value", text)
+    except ContractError:
+        return text
 
 
 def resolve(env_dir: Path, value: Any) -> Any:
