@@ -23,9 +23,11 @@ MAX_ENTRIES = 256
 
 
 def user_cache_dir() -> Path:
-    """platformctl's folder in the user's cache directory (XDG_CACHE_HOME, else ~/.cache)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "platformctl"
+    """platformctl's folder in the user's cache directory, where each OS keeps caches
+    (platformdirs: XDG_CACHE_HOME or ~/.cache on Linux, ~/Library/Caches on macOS)."""
+    import platformdirs
+
+    return platformdirs.user_cache_path("platformctl", appauthor=False)
 
 
 def file_identity(path: str | os.PathLike[str]) -> str | None:
