@@ -18,7 +18,7 @@ from platformctl import account, contract, credentials, engine, exit_codes, gate
 from platformctl import bootstrap as state_backend
 from platformctl.contract import Environment, Project
 from platformctl.errors import ApprovalError, Interrupted, PlatformctlError, TerraformFailed
-from platformctl.terraform import ChangeSummary, Terraform, summarize
+from platformctl.terraform import ChangeSummary, Terraform, automation_env, summarize
 
 log = logging.getLogger("platformctl")
 
@@ -57,7 +57,7 @@ class Context:
             engine=self.engine,
             workdir=workdir,
             prefix=prefix,
-            env={**self.provider_env(), **(extra_env or {})},
+            env={**automation_env(), **self.provider_env(), **(extra_env or {})},
             color=self.options.color,
             human_to_stderr=self.options.json_output,
         )
@@ -116,6 +116,24 @@ def build_functions(project: Project) -> list[Path]:
     return packaging.build_all(project.root)
 
 
+def build_packages(ctx: Context) -> list[Path]:
+    """`platformctl build`: the Lambda packages, with packaging's errors as one line."""
+    from platformctl import packaging
+
+    try:
+        return build_functions(ctx.project)
+    except packaging.PackagingError as exc:
+        raise PlatformctlError(f"Cannot build the Lambda packages: {exc}; fix functions/ and run it again.") from exc
+
+
+def require_emulator(ctx: Context, environment: Environment) -> None:
+    """Emulated environments: fail in one line, at once, when no emulator answers."""
+    if environment.is_emulated:
+        from platformctl import preflight
+
+        preflight.require_emulator(ctx.project, environment)
+
+
 def is_initialized(environment: Environment) -> bool:
     return (environment.directory / ".terraform").is_dir()
 
@@ -170,6 +188,7 @@ def plan(ctx: Context, environment: Environment, out: Path | None = None, extra:
         out = out.resolve()
         if out.is_dir():
             raise PlatformctlError(f"--out {out} is a directory: name a plan file.")
+    require_emulator(ctx, environment)
     build_functions(ctx.project)
     tf = ctx.terraform_for(environment)
     ctx.account_guard(environment)
@@ -330,6 +349,7 @@ def apply(ctx: Context, environment: Environment, plan_file: Path | None = None,
             raise PlatformctlError(
                 f"Plan file {plan_file} not found: run `platformctl plan {environment.name} --out FILE` first."
             )
+    require_emulator(ctx, environment)
     tf = ctx.terraform_for(environment)
     if plan_file is None and not auto_approve and not tf.interactive:
         raise PlatformctlError(
@@ -385,6 +405,7 @@ def destroy(ctx: Context, environment: Environment, *, auto_approve: bool = Fals
         gated_destroy(ctx, environment, auto_approve=auto_approve, allow_destroy=allow_destroy,
                       confirm=confirm, extra=extra)
         return
+    require_emulator(ctx, environment)
     tf = ctx.terraform_for(environment)
     ctx.account_guard(environment)
     if not auto_approve and not tf.interactive:
@@ -434,7 +455,15 @@ def validate(ctx: Context, environment: Environment) -> ValidateOutcome:
     """init -backend=false, then `validate -json`; never touches state or credentials."""
     build_functions(ctx.project)
     tf = ctx.terraform(environment.directory, credentials.emulator_env(environment.region))
-    tf.init(backend=False)
+    # Captured: `validate --all` would print one init banner per root; shown only on failure.
+    init = process.capture(tf.argv("init", "-backend=false"), env=tf.env, cwd=tf.workdir)
+    if init.returncode != 0:
+        sys.stderr.write(init.stdout + init.stderr)
+        sys.stderr.flush()
+        raise TerraformFailed(
+            f"terraform init -backend=false failed in {tf.workdir} (exit {init.returncode}): see its message above.",
+            init.returncode,
+        )
     # validate -json exits 1 on invalid configuration but still prints its diagnostics.
     data = tf.capture_json("validate", "-json", allow_failure=True)
     return ValidateOutcome(environment.name, bool(data.get("valid")), list(data.get("diagnostics", [])))

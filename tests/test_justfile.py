@@ -63,8 +63,9 @@ def test_recipes_call_platformctl_or_the_test_runner_and_nothing_more() -> None:
 
 DRY_RUNS = [
     (["tf-init"], ["platformctl init local"]),
-    (["tf-plan", "dev"], ["platformctl plan dev"]),
-    (["tf-plan", "dev", "--", "-target=module.sqs"], ["platformctl plan dev -- -target=module.sqs"]),
+    (["tf-plan", "dev"], ["platformctl plan dev --no-detailed-exitcode"]),
+    (["tf-plan", "dev", "--detailed-exitcode"], ["platformctl plan dev --detailed-exitcode"]),
+    (["tf-plan", "dev", "--", "-target=module.sqs"], ["platformctl plan dev --no-detailed-exitcode -- -target=module.sqs"]),
     (["tf-apply", "prod"], ["platformctl apply prod"]),
     (["tf-destroy"], ["platformctl destroy local"]),
     (["infra-up", "--port", "4567"], ["platformctl up local --port 4567"]),
