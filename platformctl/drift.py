@@ -4,6 +4,8 @@ A refresh-only plan (`terraform plan -refresh-only`) reads every resource and co
 with the state, changing nothing; `terraform show -json` of that plan lists each drifted
 resource under `resource_drift`, with its attributes before (state) and after (reality).
 Only attribute names are reported, never values, so a report is safe to post in an issue.
+A difference between null and an empty collection is not drift (APIs return `tags = {}` for
+a resource created without tags), although Terraform lists it.
 """
 
 from __future__ import annotations
@@ -54,11 +56,19 @@ class DriftReport:
         }
 
 
+def _normal(value: Any) -> Any:
+    """null and an empty collection mean the same to a provider (an API that returns `tags =
+    {}` for a resource created without tags is no drift)."""
+    return None if value in ({}, []) else value
+
+
 def changed_attributes(before: Any, after: Any) -> tuple[str, ...]:
     """Top-level attribute names whose values differ between two resource objects."""
     if not isinstance(before, dict) or not isinstance(after, dict):
         return ()
-    return tuple(sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key)))
+    return tuple(sorted(
+        key for key in set(before) | set(after) if _normal(before.get(key)) != _normal(after.get(key))
+    ))
 
 
 def drifted_resources(plan_json: dict[str, Any]) -> tuple[DriftedResource, ...]:
@@ -71,6 +81,8 @@ def drifted_resources(plan_json: dict[str, Any]) -> tuple[DriftedResource, ...]:
             continue
         action = "delete" if "delete" in actions else "update"
         attributes = () if action == "delete" else changed_attributes(change.get("before"), change.get("after"))
+        if action == "update" and not attributes:
+            continue  # only null-versus-empty differences: nothing changed
         found.append(DriftedResource(str(item.get("address", "?")), action, attributes))
     return tuple(sorted(found, key=lambda r: r.address))
 
