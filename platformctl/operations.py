@@ -9,6 +9,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -145,10 +146,27 @@ def init(ctx: Context, environment: Environment, extra: Sequence[str] = (), *, t
             f"Backend config {environment.backend_config} is missing: create it or fix "
             f"environments.{environment.name}.backend_config in platform.toml."
         )
-    tf.init(backend_config=environment.backend_config, extra=extra)
+    with plugin_cache_locked(tf):
+        tf.init(backend_config=environment.backend_config, extra=extra)
     # Terraform creates .terraform/ only when a root has providers or modules; make it
     # always exist after a successful init, so `plan` knows not to init again.
     (environment.directory / ".terraform").mkdir(exist_ok=True)
+
+
+# How long an init waits for another process's init on the same plugin cache (a provider
+# unpack takes a minute on a slow disk; two CI jobs on one runner queue behind each other).
+PLUGIN_CACHE_WAIT = 300.0
+
+
+def plugin_cache_locked(tf: Terraform) -> AbstractContextManager[None]:
+    """Terraform does not guard TF_PLUGIN_CACHE_DIR against two inits at once (terraform
+    #31964): hold platformctl's inter-process lock on it while one runs."""
+    cache = tf.env.get("TF_PLUGIN_CACHE_DIR")
+    if not cache:
+        return nullcontext()
+    from platformctl import files
+
+    return files.locked(Path(cache), what=f"Terraform's plugin cache {cache}", timeout=PLUGIN_CACHE_WAIT)
 
 
 def ensure_initialized(ctx: Context, environment: Environment, tf: Terraform) -> None:
@@ -456,7 +474,8 @@ def validate(ctx: Context, environment: Environment) -> ValidateOutcome:
     build_functions(ctx.project)
     tf = ctx.terraform(environment.directory, credentials.emulator_env(environment.region))
     # Captured: `validate --all` would print one init banner per root; shown only on failure.
-    init = process.capture(tf.argv("init", "-backend=false"), env=tf.env, cwd=tf.workdir)
+    with plugin_cache_locked(tf):
+        init = process.capture(tf.argv("init", "-backend=false"), env=tf.env, cwd=tf.workdir)
     if init.returncode != 0:
         sys.stderr.write(init.stdout + init.stderr)
         sys.stderr.flush()
