@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlparse
 
 from platformctl.contract import Environment, Project
@@ -80,3 +81,18 @@ def credentials_expiry_warning(environment: str, changes: int, *, expires: datet
         "(a new aws-vault session, or a longer role-duration-seconds in CI), or the apply may stop half-way "
         "with the state locked."
     )
+
+
+def gated_apply_expiry_warning(project: Project, environment: Environment, plan_file: Path | None) -> str | None:
+    """The expiry warning for the saved plan a gated apply would pick, or None. Never raises:
+    which plan is picked, and whether it is acceptable, is the gate's to say."""
+    from platformctl import gate
+    from platformctl.errors import PlatformctlError
+
+    try:
+        saved = gate.select(project, environment, plan_file)
+    except PlatformctlError:
+        return None
+    summary = saved.summary
+    changes = summary.add + summary.change + summary.destroy + 2 * summary.replace
+    return credentials_expiry_warning(environment.name, changes)

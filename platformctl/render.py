@@ -34,6 +34,9 @@ class Output:
     def note(self, message: str) -> None:
         self.err.print(message)
 
+    def warn(self, message: str) -> None:
+        self.err.print(f"Warning: {message}", style="yellow", markup=False, highlight=False)
+
     def error(self, message: str) -> None:
         from rich.markup import escape
 

@@ -334,3 +334,38 @@ def test_local_lock_status_while_terraform_holds_it(cli, isolation: Path, real_e
             child.wait()
     after = json.loads(cli("lock", "status", "demo", "--json").stdout)
     assert after["held"] is False
+
+
+def test_expiry_warning_arithmetic() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert preflight.credentials_expiry_warning("prod", 3, expires=now + timedelta(hours=1), now=now) is None
+    soon = preflight.credentials_expiry_warning("prod", 3, expires=now + timedelta(minutes=2), now=now)
+    assert soon is not None and "expire in 2 min" in soon and "may take 5 min" in soon
+    many = preflight.credentials_expiry_warning("prod", 200, expires=now + timedelta(minutes=60), now=now)
+    assert many is not None and "may take 100 min" in many
+    assert preflight.credentials_expiry({"AWS_CREDENTIAL_EXPIRATION": "2026-01-01T00:10:00Z"}) == now + timedelta(
+        minutes=10)
+    assert preflight.credentials_expiry({"AWS_CREDENTIAL_EXPIRATION": "soon"}) is None
+    assert preflight.credentials_expiry({}) is None
+
+
+def test_gated_apply_warns_when_the_credentials_expire_first(cli, isolation: Path, real_engine: engine.Engine,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A saved plan of a gated environment, credentials that expire in a minute: the warning
+    comes before the gate's own answer (here: nothing can prompt, so it refuses)."""
+    from datetime import UTC, datetime, timedelta
+
+    make_project(isolation, {"gated": DEMO}, contract='[environments.gated]\napproval = "required"\n')
+    (isolation / ".gitignore").write_text(".platformctl/\n.terraform/\n*.tfstate*\n.terraform.lock.hcl\n")
+    git_commit(isolation)
+    assert cli("plan", "gated").exit_code == 2
+    expires = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    monkeypatch.setenv("AWS_CREDENTIAL_EXPIRATION", expires)
+    result = cli("apply", "gated")
+    assert result.exit_code == 1
+    warning = result.stderr.index("Warning: gated: the AWS credentials expire in 0 min")
+    assert warning < result.stderr.index("Error: ")
+    monkeypatch.setenv("AWS_CREDENTIAL_EXPIRATION", (datetime.now(UTC) + timedelta(hours=2)).isoformat())
+    assert "Warning" not in cli("apply", "gated").stderr

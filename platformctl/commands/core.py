@@ -115,6 +115,12 @@ def apply(
     """terraform apply for ENV, from a saved plan or a fresh one (gated environments: only their saved plan)."""
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
+    if env.approval_required:
+        from platformctl import preflight
+
+        warning = preflight.gated_apply_expiry_warning(context.project, env, plan_file)
+        if warning:
+            state(ctx).output.warn(warning)
     saved = operations.apply(
         context, env, plan_file, auto_approve=yes, extra=passthrough(ctx), approve=approve,
         confirm=make_confirm(state(ctx).output),
