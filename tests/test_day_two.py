@@ -369,3 +369,17 @@ def test_gated_apply_warns_when_the_credentials_expire_first(cli, isolation: Pat
     assert warning < result.stderr.index("Error: ")
     monkeypatch.setenv("AWS_CREDENTIAL_EXPIRATION", (datetime.now(UTC) + timedelta(hours=2)).isoformat())
     assert "Warning" not in cli("apply", "gated").stderr
+
+
+@pytest.mark.parametrize("group", [[], ["lock"], ["emulator"]], ids=["app", "lock", "emulator"])
+def test_help_is_never_cut_off(cli, group: list[str]) -> None:
+    """click shortens a docstring's first sentence to the width with "..."; every command has a
+    short_help printed whole instead, at the 80 columns of a default terminal."""
+    result = cli(*group, "--help", env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    commands = result.stdout.split("Commands:", 1)[1]
+    assert "..." not in commands and "…" not in commands, commands
+    assert all(len(line) <= 80 for line in commands.splitlines()), commands
+    if not group:
+        for name in ("build", "lock", "drift", "plan", "doctor"):
+            assert f"  {name} " in commands, name
