@@ -383,3 +383,21 @@ def test_help_is_never_cut_off(cli, group: list[str]) -> None:
     if not group:
         for name in ("build", "lock", "drift", "plan", "doctor"):
             assert f"  {name} " in commands, name
+
+
+def test_drifted_resources_from_show_json_shape() -> None:
+    """The parts of `terraform show -json` a refresh-only plan fills (checked for real on moto in
+    tests/integration/test_day_two_moto.py): null versus empty is no drift, no-op is skipped."""
+    from platformctl.drift import drifted_resources
+
+    plan = {"resource_drift": [
+        {"address": "aws_s3_bucket.b", "change": {"actions": ["update"], "before": {"tags": None, "acl": "private"},
+                                                  "after": {"tags": {}, "acl": "public-read"}}},
+        {"address": "aws_sqs_queue.q", "change": {"actions": ["update"], "before": {"tags": None},
+                                                  "after": {"tags": {}}}},
+        {"address": "aws_sqs_queue.gone", "change": {"actions": ["delete"], "before": {"name": "x"}, "after": None}},
+        {"address": "aws_iam_role.r", "change": {"actions": ["no-op"], "before": {}, "after": {}}},
+    ]}
+    found = {r.address: (r.action, r.attributes) for r in drifted_resources(plan)}
+    assert found == {"aws_s3_bucket.b": ("update", ("acl",)), "aws_sqs_queue.gone": ("delete", ())}
+    assert drifted_resources({}) == ()
