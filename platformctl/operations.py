@@ -476,13 +476,11 @@ def validate(ctx: Context, environment: Environment) -> ValidateOutcome:
     # Captured: `validate --all` would print one init banner per root; shown only on failure.
     with plugin_cache_locked(tf):
         init = process.capture(tf.argv("init", "-backend=false"), env=tf.env, cwd=tf.workdir)
-    if init.returncode != 0:
+    if init.returncode != 0:  # the other roots are still validated; this one reports the init's error
         sys.stderr.write(init.stdout + init.stderr)
         sys.stderr.flush()
-        raise TerraformFailed(
-            f"terraform init -backend=false failed in {tf.workdir} (exit {init.returncode}): see its message above.",
-            init.returncode,
-        )
+        summary = f"terraform init -backend=false failed (exit {init.returncode}): see its message above"
+        return ValidateOutcome(environment.name, False, [{"severity": "error", "summary": summary}])
     # validate -json exits 1 on invalid configuration but still prints its diagnostics.
     data = tf.capture_json("validate", "-json", allow_failure=True)
     return ValidateOutcome(environment.name, bool(data.get("valid")), list(data.get("diagnostics", [])))
