@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -147,14 +146,13 @@ def test_local_without_an_emulator_fails_at_once(cli, isolation: Path, command: 
     port = free_port()  # nothing listens there
     contract = f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n'
     make_project(isolation, {"local": DEMO}, contract=contract)
-    started = time.monotonic()
     result = cli(*command)
-    elapsed = time.monotonic() - started
     assert result.exit_code == 1
     message = error_line(result)
     assert f"No AWS emulator answers on http://127.0.0.1:{port} for local" in message
     assert "`platformctl up local`" in message and "`platformctl emulator start --env local`" in message
-    assert elapsed < 10, "the preflight must not wait for Terraform's connection timeout"
+    # Before Terraform ran at all (no init); how fast that is: benchmarks/bench_day_two.py.
+    assert not (isolation / "terraform" / "environments" / "local" / ".terraform").exists()
 
 
 def test_preflight_names_another_program_on_the_port(isolation: Path) -> None:
