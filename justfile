@@ -13,9 +13,9 @@ default:
 tf-init env="local" *args:
     platformctl init {{ env }} {{ args }}
 
-# Plan ENV; exit 0: no changes, 2: changes (gated prod saves a reviewed plan)
+# Plan ENV (gated prod saves a reviewed plan); changes exit 0 with a note, unless --detailed-exitcode (then 2)
 tf-plan env="local" *args:
-    platformctl plan {{ env }} {{ args }}
+    platformctl plan {{ env }} {{ if args =~ '(^| )--detailed-exitcode( |$)' { "" } else { "--no-detailed-exitcode " } }}{{ args }}
 
 # Apply ENV (prod applies only its saved, approved plan)
 tf-apply env="local" *args:

@@ -34,7 +34,7 @@ class PlatformctlGroup(TyperGroup):
             split = args.index("--")
             ctx.meta["passthrough"] = tuple(args[split + 1 :])
             args = args[:split]
-        return super().parse_args(ctx, args)
+        return super().parse_args(ctx, hoist_global_flags(args))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -57,10 +57,26 @@ class PlatformctlGroup(TyperGroup):
             output.result({"error": message, "exit_code": code})
 
 
+# Flags of the whole invocation, accepted before or after the subcommand (`platformctl
+# status local --json`, as gh, kubectl and Terraform's own -json put them). They take no
+# value, so moving them in front of the subcommand cannot change what another option means.
+GLOBAL_FLAGS = ("--json", "--debug", "--no-color")
+
+
+def hoist_global_flags(args: list[str]) -> list[str]:
+    """`args` with every global flag moved to the front, where the app's callback reads it."""
+    flags = [arg for arg in args if arg in GLOBAL_FLAGS]
+    return [*dict.fromkeys(flags), *(arg for arg in args if arg not in GLOBAL_FLAGS)]
+
+
 app = typer.Typer(
     cls=PlatformctlGroup,
     name="platformctl",
-    help="Run the e-commerce data platform's Terraform: `up local` on an emulator, plan/apply dev, a gated prod.",
+    help=(
+        "Run the e-commerce data platform's Terraform: `up local` on an emulator, plan/apply dev, a gated prod. "
+        "ENV defaults to local wherever a command takes one. --json, --debug and --no-color also work after "
+        "the subcommand."
+    ),
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -112,9 +128,9 @@ def _isatty(stream: object) -> bool:
 
 
 def _register() -> None:
-    from platformctl.commands import core, local, release
+    from platformctl.commands import core, local, operate, release
 
-    for module in (core, local, release):
+    for module in (core, local, release, operate):
         module.register(app)
 
 

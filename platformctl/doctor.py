@@ -9,7 +9,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformctl import process, providers
+from platformctl import credentials, process, providers
 from platformctl.errors import PlatformctlError
 from platformctl.operations import Context
 
@@ -74,50 +74,83 @@ def _docker() -> Check:
 def _moto() -> Check:
     if importlib.util.find_spec("moto") is None:
         return Check(
-            "moto", FAIL, "moto is not installed: pip install 'moto[server]' (needed by `up local` without Docker)"
+            "moto", WARN, "moto is not installed: pip install 'moto[server]' (needed by `up local` without Docker)"
         )
     from importlib.metadata import version
 
     return Check("moto", OK, f"moto {version('moto')} importable (embedded emulator)")
 
 
-def _aws_vault(ctx: Context) -> list[Check]:
+def _vault_not_needed(ctx: Context) -> bool:
+    """Where aws-vault is not used (CI's OIDC credentials, --no-vault), its absence is no failure."""
+    return (process.running_in_ci() or ctx.options.no_vault
+            or os.environ.get("PLATFORMCTL_NO_VAULT", "").strip().lower() in ("1", "true", "yes"))
+
+
+def _vault_users(ctx: Context) -> dict[str, str]:
     try:
         settings = ctx.project.settings
     except PlatformctlError:
+        return {}
+    return {name: str(env["aws_vault_profile"]) for name, env in settings.items() if env.get("aws_vault_profile")}
+
+
+def _aws_vault(ctx: Context) -> list[Check]:
+    users = _vault_users(ctx)
+    if not users:
         return []
-    profiles = {name: env.get("aws_vault_profile") for name, env in settings.items() if env.get("aws_vault_profile")}
-    if not profiles:
-        return []
-    # Where aws-vault is not used (CI's OIDC credentials, --no-vault), its absence is no failure.
-    ci = process.running_in_ci() or os.environ.get("PLATFORMCTL_NO_VAULT", "").strip().lower() in ("1", "true", "yes")
-    missing_status = WARN if ci or ctx.options.no_vault else FAIL
-    checks = []
     path = shutil.which("aws-vault")
-    checks.append(
-        Check("aws-vault", OK, path)
-        if path
-        else Check(
-            "aws-vault",
-            missing_status,
-            "not on PATH: install it (brew install aws-vault / github.com/99designs/aws-vault), or use --no-vault",
-        )
-    )
+    if path:
+        return [Check("aws-vault", OK, path)]
+    needed_by = ", ".join(sorted(users))
+    return [Check("aws-vault", WARN, f"not on PATH (needed by {needed_by}): {credentials.INSTALL_VAULT}; "
+                  "or --no-vault for ambient credentials")]
+
+
+def _known_profiles() -> tuple[Path, set[str]]:
     config_file = Path(os.environ.get("AWS_CONFIG_FILE", Path.home() / ".aws" / "config"))
     parser = configparser.ConfigParser()
     parser.read(config_file)
-    known = {s.removeprefix("profile ").strip() for s in parser.sections()}
-    for env_name, profile in sorted(profiles.items()):
-        if profile in known:
-            checks.append(Check(f"profile {profile}", OK, f"in {config_file} (for {env_name})"))
+    return config_file, {s.removeprefix("profile ").strip() for s in parser.sections()}
+
+
+def _environment_needs(ctx: Context, name: str) -> list[str]:
+    """What environment `name` still needs on this machine (empty: ready)."""
+    try:
+        environment = ctx.environment(name)
+    except PlatformctlError as exc:
+        return [str(exc)]
+    missing = []
+    if environment.is_emulated:
+        if importlib.util.find_spec("moto") is None and not shutil.which("docker"):
+            missing.append("an emulator: pip install 'moto[server]' (or a Docker engine for LocalStack)")
+        return missing
+    if environment.backend_config is not None and not environment.backend_config.is_file():
+        missing.append(f"its backend config {environment.backend_config.name}")
+    profile = environment.aws_vault_profile
+    if profile and not _vault_not_needed(ctx):
+        if shutil.which("aws-vault") is None:
+            missing.append(f"aws-vault ({credentials.INSTALL_VAULT})")
+        config_file, known = _known_profiles()
+        if profile not in known:
+            missing.append(f"profile {profile} in {config_file} (`aws-vault add {profile}`)")
+    return missing
+
+
+def _environments(ctx: Context, named: list[str] | None) -> list[Check]:
+    """One row per environment: ready, or what it needs. A missing need fails only an
+    environment named on the command line; listed without names, it is a warning."""
+    try:
+        names = named or ctx.project.environment_names()
+    except PlatformctlError:
+        return []
+    checks = []
+    for name in names:
+        missing = _environment_needs(ctx, name)
+        if not missing:
+            checks.append(Check(f"environment {name}", OK, "ready"))
         else:
-            checks.append(
-                Check(
-                    f"profile {profile}",
-                    missing_status,
-                    f"not in {config_file}: `aws-vault add {profile}` or add [profile {profile}] (for {env_name})",
-                )
-            )
+            checks.append(Check(f"environment {name}", FAIL if named else WARN, "needs " + "; ".join(missing)))
     return checks
 
 
@@ -128,8 +161,10 @@ def _just() -> Check:
     return Check("just", WARN, "not on PATH: pip install rust-just (only the justfile recipes need it)")
 
 
-def run(ctx: Context) -> list[Check]:
-    return [_contract(ctx), _engine(ctx), _providers(ctx), _docker(), _moto(), *_aws_vault(ctx), _just()]
+def run(ctx: Context, environments: list[str] | None = None) -> list[Check]:
+    """Machine-wide checks, then one row per environment (only `environments`, if named)."""
+    return [_contract(ctx), _engine(ctx), _providers(ctx), _docker(), _moto(), *_aws_vault(ctx), _just(),
+            *_environments(ctx, environments)]
 
 
 def healthy(checks: list[Check]) -> bool:

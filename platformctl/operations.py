@@ -9,6 +9,7 @@ import logging
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +19,7 @@ from platformctl import account, contract, credentials, engine, exit_codes, gate
 from platformctl import bootstrap as state_backend
 from platformctl.contract import Environment, Project
 from platformctl.errors import ApprovalError, Interrupted, PlatformctlError, TerraformFailed
-from platformctl.terraform import ChangeSummary, Terraform, summarize
+from platformctl.terraform import ChangeSummary, Terraform, automation_env, summarize
 
 log = logging.getLogger("platformctl")
 
@@ -57,7 +58,7 @@ class Context:
             engine=self.engine,
             workdir=workdir,
             prefix=prefix,
-            env={**self.provider_env(), **(extra_env or {})},
+            env={**automation_env(), **self.provider_env(), **(extra_env or {})},
             color=self.options.color,
             human_to_stderr=self.options.json_output,
         )
@@ -116,6 +117,24 @@ def build_functions(project: Project) -> list[Path]:
     return packaging.build_all(project.root)
 
 
+def build_packages(ctx: Context) -> list[Path]:
+    """`platformctl build`: the Lambda packages, with packaging's errors as one line."""
+    from platformctl import packaging
+
+    try:
+        return build_functions(ctx.project)
+    except packaging.PackagingError as exc:
+        raise PlatformctlError(f"Cannot build the Lambda packages: {exc}; fix functions/ and run it again.") from exc
+
+
+def require_emulator(ctx: Context, environment: Environment) -> None:
+    """Emulated environments: fail in one line, at once, when no emulator answers."""
+    if environment.is_emulated:
+        from platformctl import preflight
+
+        preflight.require_emulator(ctx.project, environment)
+
+
 def is_initialized(environment: Environment) -> bool:
     return (environment.directory / ".terraform").is_dir()
 
@@ -127,10 +146,27 @@ def init(ctx: Context, environment: Environment, extra: Sequence[str] = (), *, t
             f"Backend config {environment.backend_config} is missing: create it or fix "
             f"environments.{environment.name}.backend_config in platform.toml."
         )
-    tf.init(backend_config=environment.backend_config, extra=extra)
+    with plugin_cache_locked(tf):
+        tf.init(backend_config=environment.backend_config, extra=extra)
     # Terraform creates .terraform/ only when a root has providers or modules; make it
     # always exist after a successful init, so `plan` knows not to init again.
     (environment.directory / ".terraform").mkdir(exist_ok=True)
+
+
+# How long an init waits for another process's init on the same plugin cache (a provider
+# unpack takes a minute on a slow disk; two CI jobs on one runner queue behind each other).
+PLUGIN_CACHE_WAIT = 300.0
+
+
+def plugin_cache_locked(tf: Terraform) -> AbstractContextManager[None]:
+    """Terraform does not guard TF_PLUGIN_CACHE_DIR against two inits at once (terraform
+    #31964): hold platformctl's inter-process lock on it while one runs."""
+    cache = tf.env.get("TF_PLUGIN_CACHE_DIR")
+    if not cache:
+        return nullcontext()
+    from platformctl import files
+
+    return files.locked(Path(cache), what=f"Terraform's plugin cache {cache}", timeout=PLUGIN_CACHE_WAIT)
 
 
 def ensure_initialized(ctx: Context, environment: Environment, tf: Terraform) -> None:
@@ -170,6 +206,7 @@ def plan(ctx: Context, environment: Environment, out: Path | None = None, extra:
         out = out.resolve()
         if out.is_dir():
             raise PlatformctlError(f"--out {out} is a directory: name a plan file.")
+    require_emulator(ctx, environment)
     build_functions(ctx.project)
     tf = ctx.terraform_for(environment)
     ctx.account_guard(environment)
@@ -330,6 +367,7 @@ def apply(ctx: Context, environment: Environment, plan_file: Path | None = None,
             raise PlatformctlError(
                 f"Plan file {plan_file} not found: run `platformctl plan {environment.name} --out FILE` first."
             )
+    require_emulator(ctx, environment)
     tf = ctx.terraform_for(environment)
     if plan_file is None and not auto_approve and not tf.interactive:
         raise PlatformctlError(
@@ -385,6 +423,7 @@ def destroy(ctx: Context, environment: Environment, *, auto_approve: bool = Fals
         gated_destroy(ctx, environment, auto_approve=auto_approve, allow_destroy=allow_destroy,
                       confirm=confirm, extra=extra)
         return
+    require_emulator(ctx, environment)
     tf = ctx.terraform_for(environment)
     ctx.account_guard(environment)
     if not auto_approve and not tf.interactive:
@@ -434,7 +473,14 @@ def validate(ctx: Context, environment: Environment) -> ValidateOutcome:
     """init -backend=false, then `validate -json`; never touches state or credentials."""
     build_functions(ctx.project)
     tf = ctx.terraform(environment.directory, credentials.emulator_env(environment.region))
-    tf.init(backend=False)
+    # Captured: `validate --all` would print one init banner per root; shown only on failure.
+    with plugin_cache_locked(tf):
+        init = process.capture(tf.argv("init", "-backend=false"), env=tf.env, cwd=tf.workdir)
+    if init.returncode != 0:  # the other roots are still validated; this one reports the init's error
+        sys.stderr.write(init.stdout + init.stderr)
+        sys.stderr.flush()
+        summary = f"terraform init -backend=false failed (exit {init.returncode}): see its message above"
+        return ValidateOutcome(environment.name, False, [{"severity": "error", "summary": summary}])
     # validate -json exits 1 on invalid configuration but still prints its diagnostics.
     data = tf.capture_json("validate", "-json", allow_failure=True)
     return ValidateOutcome(environment.name, bool(data.get("valid")), list(data.get("diagnostics", [])))

@@ -34,6 +34,9 @@ class Output:
     def note(self, message: str) -> None:
         self.err.print(message)
 
+    def warn(self, message: str) -> None:
+        self.err.print(f"Warning: {message}", style="yellow", markup=False, highlight=False)
+
     def error(self, message: str) -> None:
         from rich.markup import escape
 
@@ -58,16 +61,19 @@ class Output:
 
 
 def table(title: str | None, columns: list[str], rows: list[list[str]], status_column: int | None = None) -> Table:
+    from rich.markup import escape
     from rich.table import Table
 
-    result = Table(title=title, title_justify="left", show_lines=False)
+    # Cells are text, never markup: a detail such as `pip install 'platformctl[engine]'`
+    # must not lose its square brackets to rich.
+    result = Table(title=escape(title) if title else None, title_justify="left", show_lines=False)
     for column in columns:
-        result.add_column(column, overflow="fold")
+        result.add_column(escape(column), overflow="fold")
     for row in rows:
-        cells = list(row)
+        cells = [escape(cell) for cell in row]
         if status_column is not None:
-            status = cells[status_column]
-            cells[status_column] = f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+            status = row[status_column]
+            cells[status_column] = f"[{STATUS_STYLE.get(status, 'white')}]{escape(status)}[/]"
         result.add_row(*cells)
     return result
 

@@ -21,6 +21,23 @@ from platformctl.errors import TerraformFailed
 STDERR_FD = 2
 
 
+def automation_env() -> dict[str, str | None]:
+    """Terraform's automation variables for every run platformctl makes.
+
+    TF_IN_AUTOMATION: platformctl is the wrapper, so Terraform's "run terraform apply" hints
+    (after a plan, after init) name a command the user should not run; this drops them.
+    TF_INPUT=0 under CI, where nothing can answer a prompt. A value the caller set is kept.
+    """
+    import os
+
+    overrides: dict[str, str | None] = {}
+    if "TF_IN_AUTOMATION" not in os.environ:
+        overrides["TF_IN_AUTOMATION"] = "1"
+    if process.running_in_ci() and "TF_INPUT" not in os.environ:
+        overrides["TF_INPUT"] = "0"
+    return overrides
+
+
 @dataclass
 class Terraform:
     engine: Engine

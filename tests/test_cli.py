@@ -288,7 +288,7 @@ def test_doctor_json_and_table(cli, project: Path, real_engine: engine.Engine) -
     result = cli("--json", "doctor")
     data = json.loads(result.stdout)
     assert set(data) == {"command", "healthy", "checks"}
-    assert {c["name"] for c in data["checks"]} == DOCTOR_CHECKS
+    assert {c["name"] for c in data["checks"]} == DOCTOR_CHECKS | {"environment demo", "environment other"}
     by_name = {c["name"]: c for c in data["checks"]}
     assert by_name["Terraform engine"]["status"] == "ok"
     assert real_engine.version in by_name["Terraform engine"]["detail"]
@@ -303,21 +303,33 @@ def test_doctor_json_and_table(cli, project: Path, real_engine: engine.Engine) -
     assert "┃ check" in table.stdout  # a rich table, not JSON
 
 
-def test_doctor_fails_when_an_environment_needs_aws_vault(
+def test_doctor_fails_only_the_environments_that_need_aws_vault(
     cli, isolation: Path, real_engine: engine.Engine, tmp_path: Path, monkeypatch
 ) -> None:
-    make_project(isolation, {"demo": DEMO}, contract='[environments.demo]\naws_vault_profile = "demo-admin"\n')
+    """A laptop that uses only local: doctor exits 0 without aws-vault, and says what dev needs;
+    `doctor demo` (an environment that uses aws-vault) fails until aws-vault and its profile exist."""
+    contract = '[environments.demo]\naws_vault_profile = "demo-admin"\n[environments.lab]\nemulator = "moto"\n'
+    make_project(isolation, {"demo": DEMO, "lab": DEMO}, contract=contract)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     terraform_dir = os.path.dirname(real_engine.argv[0]) if real_engine.source == "PATH" else ""
     monkeypatch.setenv("PATH", os.pathsep.join(p for p in (str(bin_dir), terraform_dir) if p))
 
-    missing = cli("--json", "doctor")
+    laptop = cli("--json", "doctor")
+    checks = {c["name"]: c for c in json.loads(laptop.stdout)["checks"]}
+    assert laptop.exit_code == 0, laptop.stdout
+    assert checks["aws-vault"]["status"] == "warn"
+    assert "needed by demo" in checks["aws-vault"]["detail"]
+    assert checks["environment lab"] == {"name": "environment lab", "status": "ok", "detail": "ready"}
+    assert checks["environment demo"]["status"] == "warn"
+    assert "aws-vault add demo-admin" in checks["environment demo"]["detail"]
+    assert cli("doctor", "lab").exit_code == 0
+
+    missing = cli("doctor", "demo", "--json")
     assert missing.exit_code == 1
     checks = {c["name"]: c for c in json.loads(missing.stdout)["checks"]}
-    assert checks["aws-vault"]["status"] == "fail"
-    assert checks["profile demo-admin"]["status"] == "fail"
-    assert "aws-vault add demo-admin" in checks["profile demo-admin"]["detail"]
+    assert checks["environment demo"]["status"] == "fail"
+    assert "environment lab" not in checks
 
     # A stand-in aws-vault (the real one cannot run here): doctor only looks it up on PATH.
     stand_in = bin_dir / "aws-vault"
@@ -326,10 +338,26 @@ def test_doctor_fails_when_an_environment_needs_aws_vault(
     aws = Path.home() / ".aws"
     aws.mkdir()
     (aws / "config").write_text("[profile demo-admin]\nregion = eu-west-1\n")
-    present = cli("--json", "doctor")
+    present = cli("--json", "doctor", "demo")
     checks = {c["name"]: c for c in json.loads(present.stdout)["checks"]}
+    assert present.exit_code == 0
     assert checks["aws-vault"] == {"name": "aws-vault", "status": "ok", "detail": str(stand_in)}
-    assert checks["profile demo-admin"]["status"] == "ok"
+    assert checks["environment demo"]["status"] == "ok"
+
+
+def test_tables_keep_square_brackets() -> None:
+    """rich markup is escaped in every table cell (doctor's details quote `moto[server]`)."""
+    from rich.console import Console
+
+    from platformctl.render import table
+
+    console = Console(width=200, no_color=True)
+    with console.capture() as captured:
+        console.print(table("t[1]", ["check", "status", "detail"],
+                            [["moto", "warn", "pip install 'moto[server]' [bold]x[/]"]], status_column=1))
+    text = captured.get()
+    assert "pip install 'moto[server]' [bold]x[/]" in text
+    assert "t[1]" in text
 
 
 def test_init_names_a_missing_backend_config(cli, isolation: Path, real_engine: engine.Engine) -> None:

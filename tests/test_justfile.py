@@ -63,8 +63,10 @@ def test_recipes_call_platformctl_or_the_test_runner_and_nothing_more() -> None:
 
 DRY_RUNS = [
     (["tf-init"], ["platformctl init local"]),
-    (["tf-plan", "dev"], ["platformctl plan dev"]),
-    (["tf-plan", "dev", "--", "-target=module.sqs"], ["platformctl plan dev -- -target=module.sqs"]),
+    (["tf-plan", "dev"], ["platformctl plan dev --no-detailed-exitcode"]),
+    (["tf-plan", "dev", "--detailed-exitcode"], ["platformctl plan dev --detailed-exitcode"]),
+    (["tf-plan", "dev", "--", "-target=module.sqs"],
+     ["platformctl plan dev --no-detailed-exitcode -- -target=module.sqs"]),
     (["tf-apply", "prod"], ["platformctl apply prod"]),
     (["tf-destroy"], ["platformctl destroy local"]),
     (["infra-up", "--port", "4567"], ["platformctl up local --port 4567"]),
@@ -91,6 +93,22 @@ def test_a_failing_command_fails_the_recipe_with_its_exit_code(tmp_path: Path) -
 
     assert result.returncode == 1
     assert "Unknown environment 'nowhere'" in result.stderr
+
+
+def test_tf_plan_with_changes_succeeds_unless_detailed_exitcode_is_asked(tmp_path: Path) -> None:
+    """`just tf-plan` is not a failed recipe when there are changes: exit 0 and a line saying so;
+    `--detailed-exitcode` gives Terraform's 2 back. A real plan of a `terraform_data` root."""
+    from conftest import make_project
+
+    if shutil.which("terraform") is None:
+        pytest.skip("needs terraform >= 1.11 on PATH")
+    root = make_project(tmp_path / "repo", {"demo": 'resource "terraform_data" "this" {\n  input = 1\n}\n'})
+    changes = just("tf-plan", "demo", cwd=root)
+    assert changes.returncode == 0, changes.stderr
+    assert "demo has changes" in changes.stderr
+    assert "error" not in changes.stderr.lower()
+    detailed = just("tf-plan", "demo", "--detailed-exitcode", cwd=root)
+    assert detailed.returncode == 2, detailed.stderr
 
 
 @pytest.mark.integration

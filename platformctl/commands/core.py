@@ -9,7 +9,16 @@ from typing import Annotated
 import typer
 
 from platformctl import __version__, doctor, exit_codes, operations
-from platformctl.commands.shared import EnvArg, NoVault, Profile, Yes, passthrough, state, with_credentials
+from platformctl.commands.shared import (
+    DEFAULT_ENVIRONMENT,
+    EnvArg,
+    NoVault,
+    Profile,
+    Yes,
+    passthrough,
+    state,
+    with_credentials,
+)
 from platformctl.render import make_confirm, saved_plan_renderable, table
 
 Approve = Annotated[str | None, typer.Option(
@@ -21,7 +30,8 @@ AllowDestroy = Annotated[bool, typer.Option(
 )]
 
 
-def init(ctx: typer.Context, environment: EnvArg, no_vault: NoVault = False, profile: Profile = None) -> None:
+def init(ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault: NoVault = False,
+         profile: Profile = None) -> None:
     """terraform init for ENV (backend config from the contract, providers from the shared cache or mirror)."""
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
@@ -31,30 +41,71 @@ def init(ctx: typer.Context, environment: EnvArg, no_vault: NoVault = False, pro
 
 def plan(
     ctx: typer.Context,
-    environment: EnvArg,
+    environment: Annotated[str | None, typer.Argument(
+        help="Environment: a folder under terraform/environments (default: local).", show_default=False,
+    )] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Save the plan to FILE (not for gated environments: theirs go under .platformctl/plans).",
     )] = None,
+    all_environments: Annotated[bool, typer.Option(
+        "--all", help="Plan every environment (gated ones saved for review) and print one table of changes.",
+    )] = False,
+    detailed_exitcode: Annotated[bool, typer.Option(
+        "--detailed-exitcode/--no-detailed-exitcode",
+        help="Exit 2 when there are changes, as terraform plan -detailed-exitcode (the default; CI relies on it).",
+    )] = True,
     no_vault: NoVault = False,
     profile: Profile = None,
 ) -> None:
-    """terraform plan for ENV. Exit 0: no changes, 2: changes, 1: error."""
+    """terraform plan for ENV, or every environment with --all. Exit 0: no changes, 2: changes, 1: error."""
     context = with_credentials(ctx, no_vault, profile)
-    env = context.environment(environment)
-    outcome = operations.plan(context, env, out, passthrough(ctx))
-    output = state(ctx).output
-    human = None
-    if outcome.saved is not None:
-        human = saved_plan_renderable(outcome.saved)
-        if output.json_output:  # the reviewer still sees it; stdout stays one JSON object
-            output.err.print(human)
-    output.result(outcome.as_dict(), human)
-    raise typer.Exit(outcome.exit_code)
+    if all_environments:
+        if environment is not None or out is not None:
+            from platformctl.errors import PlatformctlError
+
+            raise PlatformctlError("--all plans every environment: drop the environment name and --out.")
+        code = plan_every_environment(ctx)
+    else:
+        env = context.environment(environment or DEFAULT_ENVIRONMENT)
+        outcome = operations.plan(context, env, out, passthrough(ctx))
+        output = state(ctx).output
+        human = None
+        if outcome.saved is not None:
+            human = saved_plan_renderable(outcome.saved)
+            if output.json_output:  # the reviewer still sees it; stdout stays one JSON object
+                output.err.print(human)
+        output.result(outcome.as_dict(), human)
+        code = outcome.exit_code
+        if code == exit_codes.CHANGES and not env.approval_required:
+            output.note(f"{env.name} has changes: `platformctl apply {env.name}` applies them.")
+    if code == exit_codes.CHANGES and not detailed_exitcode:
+        state(ctx).output.note("Exit 0 although there are changes (--no-detailed-exitcode).")
+        code = exit_codes.OK
+    raise typer.Exit(code)
+
+
+def plan_every_environment(ctx: typer.Context) -> int:
+    """plan --all: plan each environment, render one table (and the CI job summary)."""
+    from platformctl import plan_all
+
+    current = state(ctx)
+    results = plan_all.plan_all(current.context, extra=passthrough(ctx))
+    code = plan_all.exit_code(results)
+    summary_file = plan_all.append_step_summary(results)
+    data = {"command": "plan", "all": True, "exit_code": code,
+            "environments": [r.as_dict() for r in results],
+            "step_summary": str(summary_file) if summary_file else None}
+    columns = ["environment", *plan_all.COLUMNS, "status"]
+    current.output.result(data, table("plan --all", columns, plan_all.rows(results)))
+    for result in results:
+        if result.gated and result.exit_code == exit_codes.CHANGES and result.plan_file:
+            current.output.note(f"{result.environment}: reviewed plan saved as {result.plan_file}")
+    return code
 
 
 def apply(
     ctx: typer.Context,
-    environment: EnvArg,
+    environment: EnvArg = DEFAULT_ENVIRONMENT,
     plan_file: Annotated[Path | None, typer.Argument(help="A saved plan to apply exactly.", show_default=False)] = None,
     yes: Yes = False,
     approve: Approve = None,
@@ -64,6 +115,12 @@ def apply(
     """terraform apply for ENV, from a saved plan or a fresh one (gated environments: only their saved plan)."""
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
+    if env.approval_required:
+        from platformctl import preflight
+
+        warning = preflight.gated_apply_expiry_warning(context.project, env, plan_file)
+        if warning:
+            state(ctx).output.warn(warning)
     saved = operations.apply(
         context, env, plan_file, auto_approve=yes, extra=passthrough(ctx), approve=approve,
         confirm=make_confirm(state(ctx).output),
@@ -76,7 +133,7 @@ def apply(
 
 def destroy(
     ctx: typer.Context,
-    environment: EnvArg,
+    environment: EnvArg = DEFAULT_ENVIRONMENT,
     yes: Yes = False,
     allow_destroy: AllowDestroy = False,
     no_vault: NoVault = False,
@@ -92,7 +149,8 @@ def destroy(
     state(ctx).output.result({"command": "destroy", "environment": env.name, "exit_code": 0})
 
 
-def output(ctx: typer.Context, environment: EnvArg, no_vault: NoVault = False, profile: Profile = None) -> None:
+def output(ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault: NoVault = False,
+           profile: Profile = None) -> None:
     """The root outputs of ENV."""
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
@@ -146,9 +204,14 @@ def validate(
     raise typer.Exit(exit_codes.OK if valid else exit_codes.ERROR)
 
 
-def doctor_command(ctx: typer.Context) -> None:
-    """Check this machine: Terraform, providers, emulators, aws-vault and profiles, just."""
-    checks = doctor.run(state(ctx).context)
+def doctor_command(
+    ctx: typer.Context,
+    environments: Annotated[list[str] | None, typer.Argument(
+        help="Check only these environments; a need they miss then fails (exit 1).", show_default=False,
+    )] = None,
+) -> None:
+    """Check this machine (Terraform, providers, emulators, aws-vault, just) and what each environment needs."""
+    checks = doctor.run(state(ctx).context, environments or None)
     healthy = doctor.healthy(checks)
     state(ctx).output.result(
         {"command": "doctor", "healthy": healthy, "checks": [c.as_dict() for c in checks]},
@@ -172,8 +235,33 @@ def version(ctx: typer.Context) -> None:
     )
 
 
+def build(ctx: typer.Context) -> None:
+    """Build the Lambda packages: every folder under functions/ into build/lambda/<name>.zip, byte-reproducibly."""
+    packages = operations.build_packages(state(ctx).context)
+    state(ctx).output.result(
+        {"command": "build", "packages": [str(p) for p in packages]},
+        "\n".join(str(p) for p in packages) or "No functions/ folder: nothing to build.",
+    )
+
+
+# One line each in `platformctl --help`: click cuts a docstring's first sentence to the
+# terminal's width with "...", but prints a short_help whole.
+SHORT_HELP = {
+    "init": "terraform init for ENV (backend and providers set up).",
+    "plan": "Plan ENV, or --all; exit 0 none, 2 changes, 1 error.",
+    "apply": "Apply ENV (gated: only its reviewed, saved plan).",
+    "destroy": "Destroy ENV (gated: --allow-destroy and typed name).",
+    "output": "The root outputs of ENV.",
+    "fmt": "terraform fmt over terraform/ (--check for CI).",
+    "validate": "Validate ENV, or every environment with --all.",
+    "build": "Build the Lambda packages into build/lambda/.",
+    "doctor": "Check this machine and what each environment needs.",
+    "version": "platformctl's version and its Terraform engine.",
+}
+
+
 def register(app: typer.Typer) -> None:
-    for command in (init, plan, apply, destroy, output, fmt, validate):
-        app.command()(command)
-    app.command("doctor")(doctor_command)
-    app.command()(version)
+    for command in (init, plan, apply, destroy, output, fmt, validate, build):
+        app.command(short_help=SHORT_HELP[command.__name__])(command)
+    app.command("doctor", short_help=SHORT_HELP["doctor"])(doctor_command)
+    app.command(short_help=SHORT_HELP["version"])(version)

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from platformctl import exit_codes
-from platformctl.commands.shared import state
+from platformctl.commands.shared import DEFAULT_ENVIRONMENT, state
 from platformctl.render import Output, table
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def _resource_rows(resources: dict[str, object]) -> list[list[str]]:
 
 def up(
     ctx: typer.Context,
-    environment: LocalEnv = "local",
+    environment: LocalEnv = DEFAULT_ENVIRONMENT,
     emulator_kind: EmulatorOption = None,
     port: PortOption = None,
     timeout: TimeoutOption = None,
@@ -86,7 +86,7 @@ def up(
 
 def down(
     ctx: typer.Context,
-    environment: LocalEnv = "local",
+    environment: LocalEnv = DEFAULT_ENVIRONMENT,
     force: ForceOption = False,
     destroy: Annotated[bool, typer.Option(
         "--destroy", help="Run terraform destroy even when stopping moto would remove everything anyway.",
@@ -119,7 +119,7 @@ def _key_values(title: str | None, rows: list[list[str]]) -> Table:
     return result
 
 
-def status(ctx: typer.Context, environment: LocalEnv = "local") -> None:
+def status(ctx: typer.Context, environment: LocalEnv = DEFAULT_ENVIRONMENT) -> None:
     """The emulator and every resource of ENV: exit 1 when the emulator is down or something is missing."""
     # Imported here, not at the top: `platformctl --help` stays fast.
     from platformctl import local
@@ -151,13 +151,13 @@ emulator_app = typer.Typer(
 )
 
 
-@emulator_app.command("start")
+@emulator_app.command("start", short_help="Start the emulator (or reuse one) and wait for it.")
 def emulator_start(
     ctx: typer.Context,
     emulator_kind: EmulatorOption = None,
     port: PortOption = None,
     timeout: TimeoutOption = None,
-    environment: EnvOption = "local",
+    environment: EnvOption = DEFAULT_ENVIRONMENT,
 ) -> None:
     """Start the emulator (or reuse the one that answers) and wait until it is healthy."""
     # Imported here, not at the top: `platformctl --help` stays fast.
@@ -172,8 +172,8 @@ def emulator_start(
                           running.message)
 
 
-@emulator_app.command("stop")
-def emulator_stop(ctx: typer.Context, force: ForceOption = False, environment: EnvOption = "local") -> None:
+@emulator_app.command("stop", short_help="Stop the emulator platformctl started.")
+def emulator_stop(ctx: typer.Context, force: ForceOption = False, environment: EnvOption = DEFAULT_ENVIRONMENT) -> None:
     """Stop the emulator platformctl started (another only with --force). Resources on it are lost."""
     # Imported here, not at the top: `platformctl --help` stays fast.
     from platformctl import emulator, local
@@ -185,8 +185,8 @@ def emulator_stop(ctx: typer.Context, force: ForceOption = False, environment: E
                           stopped.message)
 
 
-@emulator_app.command("status")
-def emulator_status(ctx: typer.Context, environment: EnvOption = "local") -> None:
+@emulator_app.command("status", short_help="Kind, pid, endpoint, health: exit 1 unless up.")
+def emulator_status(ctx: typer.Context, environment: EnvOption = DEFAULT_ENVIRONMENT) -> None:
     """Kind, pid, endpoint and health of the emulator: exit 1 unless it answers."""
     # Imported here, not at the top: `platformctl --help` stays fast.
     from platformctl import emulator, local
@@ -198,7 +198,7 @@ def emulator_status(ctx: typer.Context, environment: EnvOption = "local") -> Non
     raise typer.Exit(exit_codes.OK if result.healthy else exit_codes.ERROR)
 
 
-@emulator_app.command("logs")
+@emulator_app.command("logs", short_help="The log of the emulator platformctl started.")
 def emulator_logs(
     ctx: typer.Context,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")] = False,
@@ -225,7 +225,7 @@ def emulator_logs(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(up)
-    app.command()(down)
-    app.command()(status)
-    app.add_typer(emulator_app)
+    app.command(short_help="Start the emulator and create ENV on it (default local).")(up)
+    app.command(short_help="Remove ENV's resources, stop the emulator it started.")(down)
+    app.command(short_help="The emulator and every resource of ENV, checked.")(status)
+    app.add_typer(emulator_app, short_help="Start, stop, inspect the AWS emulator itself.")

@@ -39,4 +39,4 @@ def bootstrap(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(bootstrap)
+    app.command(short_help="Create ENV's S3 state bucket, idempotently.")(bootstrap)

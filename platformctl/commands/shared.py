@@ -43,9 +43,13 @@ def with_credentials(ctx: typer.Context, no_vault: bool, profile: str | None) ->
     return current
 
 
+# One rule for every command that takes an environment: it defaults to the emulated one,
+# as `up` and `status` do, so `platformctl plan` on a laptop never reaches a real account.
+DEFAULT_ENVIRONMENT = "local"
+
 EnvArg = Annotated[
     str,
-    typer.Argument(help="Environment: a folder under terraform/environments (local, dev, prod).", show_default=False),
+    typer.Argument(help="Environment: a folder under terraform/environments (local, dev, prod)."),
 ]
 NoVault = Annotated[
     bool,

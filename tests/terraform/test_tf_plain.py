@@ -1,0 +1,87 @@
+"""Plain Terraform, without platformctl, exactly as terraform/README.md ("Plain Terraform,
+without platformctl") says: the mirror CLI config copied from the README, the package built
+with `python -m platformctl.packaging`, `init -backend=false` + `validate` for dev and prod,
+and `init` + `plan` for local against a moto server started as the README says. Nothing but
+the documented variables; the environment is scrubbed of platformctl's and AWS's."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ENABLE_MIRROR, MIRROR, REAL_CACHE, REPO, copy_repository, free_port
+
+README = REPO / "terraform" / "README.md"
+
+
+def documented_cli_config() -> str:
+    section = README.read_text().split("## Plain Terraform, without platformctl", 1)[1]
+    block = re.search(r"```hcl\n(.*?)```", section, re.S)
+    assert block, "terraform/README.md shows the mirror CLI config in an ```hcl block"
+    return "\n".join(line.strip() for line in block.group(1).splitlines())
+
+
+def test_every_root_with_plain_terraform(tmp_path: Path) -> None:
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("needs terraform >= 1.11 on PATH")
+    if not MIRROR:
+        pytest.skip(ENABLE_MIRROR)
+    repo = copy_repository(tmp_path / "repo")
+    config = tmp_path / "mirror.tfrc"
+    config.write_text(documented_cli_config().replace("/opt/tf-plugins", MIRROR))
+    cache = REAL_CACHE / "platformctl" / "plugin-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "TF_CLI_CONFIG_FILE": str(config),
+           "TF_PLUGIN_CACHE_DIR": str(cache), "TF_IN_AUTOMATION": "1"}
+
+    def tf(root: str, *args: str, expect: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([terraform, *args, "-no-color"], cwd=repo / "terraform" / "environments" / root,
+                                env=env, capture_output=True, text=True, check=False, timeout=600)
+        assert result.returncode in expect, f"terraform {' '.join(args)} in {root}:\n{result.stdout}{result.stderr}"
+        return result
+
+    built = subprocess.run([sys.executable, "-m", "platformctl.packaging", str(repo)], capture_output=True,
+                           text=True, check=False, env={**env, "PYTHONPATH": str(REPO)})
+    assert built.returncode == 0, built.stderr
+    assert (repo / "build" / "lambda" / "order_ingest.zip").is_file()
+
+    for root in ("dev", "prod"):
+        tf(root, "init", "-backend=false", "-input=false")
+        assert "Success! The configuration is valid." in tf(root, "validate").stdout
+
+    port = free_port()
+    log = (tmp_path / "moto.log").open("wb")
+    moto = subprocess.Popen([sys.executable, "-m", "platformctl.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                            env={**env, "MOTO_ACCOUNT_ID": "000000000000", "PYTHONPATH": str(REPO)},
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        tf("local", "init", "-input=false")
+        tf("local", "validate")
+        _wait_for(port)
+        endpoint = f"-var=emulator_endpoint=http://127.0.0.1:{port}"
+        plan = tf("local", "plan", "-input=false", "-detailed-exitcode", endpoint, expect=(2,))
+        assert "aws_kinesis_stream" in plan.stdout
+    finally:
+        moto.terminate()
+        moto.wait(timeout=30)
+        log.close()
+
+
+def _wait_for(port: int) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"moto did not answer on port {port}")
