@@ -8,6 +8,7 @@ and `allowed_account_ids`, resolved through terraform.tfvars), never repeated he
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -17,8 +18,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from platformctl import hcl
+from platformctl import hcl, process
 from platformctl.errors import ContractError, UnknownEnvironmentError
+
+log = logging.getLogger("platformctl")
 
 CONTRACT_FILE = "platform.toml"
 ROOT_ENV = "PLATFORMCTL_ROOT"
@@ -58,6 +61,10 @@ class Environment:
     emulator_port: int = DEFAULT_EMULATOR_PORT
     localstack_image: str | None = None
     session_duration: str | None = None
+    # platform.toml (the working copy's or HEAD's) has a table for it.
+    declared: bool = True
+    # Why it is gated when its own table does not say so (another name for a gated root).
+    gated_because: str | None = None
 
     @property
     def approval_required(self) -> bool:
@@ -98,6 +105,18 @@ class Environment:
         ids = self.account_ids
         return ids[0] if len(ids) == 1 else None
 
+    @cached_property
+    def backend(self) -> dict[str, str]:
+        """The S3 backend's bucket, key (and region, workspace_key_prefix) this root's state
+        lives at: the backend block's own settings overlaid with the backend config file."""
+        return backend_settings(self.directory, self.backend_config)
+
+    def identity(self) -> tuple[str, tuple[str, str] | None]:
+        """What the root really is: its resolved folder and its state's (bucket, key)."""
+        settings = self.backend
+        where = (settings["bucket"], settings["key"]) if "bucket" in settings and "key" in settings else None
+        return str(self.directory.resolve()), where
+
 
 @dataclass(frozen=True)
 class Project:
@@ -107,6 +126,9 @@ class Project:
     engine_name: str
     provider_mirror: str | None
     settings: dict[str, dict[str, Any]]
+    # HEAD's platform.toml tables ({} outside git, or when HEAD has none): a gated
+    # environment's contract changes take effect once committed.
+    committed: dict[str, dict[str, Any]] | None = None
 
     @property
     def environments_dir(self) -> Path:
@@ -139,12 +161,91 @@ class Project:
                 f"Unknown environment {name!r}: choose one of {listing} (folders under {self.environments_dir})."
             )
         directory = self.environments_dir / name
+        if directory.is_symlink():
+            raise ContractError(
+                f"Environment folder {directory} is a symlink (to {os.readlink(directory)}): an environment is a real "
+                "folder with its own name; use the environment it points to."
+            )
         if not any(directory.glob("*.tf")):
             raise ContractError(f"Environment {name!r} has no Terraform files in {directory}: add its HCL first.")
-        return _environment(name, directory, self.contract_path, self.settings.get(name, {}))
+        environment = self._contracted(name, directory)
+        if environment.approval_required:
+            return environment
+        for other in self.gated_environments():
+            if other.name != name and _same_root(environment, other):
+                log.warning("%s: gated like %s, whose root or state it is", name, other.name)
+                return _with_approval(environment, other)
+        return environment
+
+    def _contracted(self, name: str, directory: Path) -> Environment:
+        """The environment as the contract says: a table gated in HEAD stays HEAD's until the
+        change is committed."""
+        working = self.settings.get(name)
+        committed = (self.committed or {}).get(name)
+        table = working if working is not None else committed or {}
+        if committed is not None and committed.get("approval") == "required" and working != committed:
+            log.warning(
+                "%s: platform.toml's uncommitted changes to environments.%s are ignored until committed "
+                "(it is gated in HEAD)", name, name,
+            )
+            table = committed
+        declared = working is not None or committed is not None
+        return _environment(name, directory, self.contract_path, table, declared=declared)
+
+    def gated_environments(self) -> list[Environment]:
+        """Environments gated by the working copy's or HEAD's contract (and a real folder)."""
+        names = {n for n, t in self.settings.items() if t.get("approval") == "required"}
+        names |= {n for n, t in (self.committed or {}).items() if t.get("approval") == "required"}
+        found = []
+        for name in sorted(names):
+            directory = self.environments_dir / name
+            if directory.is_dir() and not directory.is_symlink():
+                found.append(self._contracted(name, directory))
+        return found
+
+    def check_declared(self, environment: Environment) -> None:
+        """Fail closed: where any environment is gated, plan/apply/destroy only declared ones."""
+        if environment.declared or not self.gated_environments():
+            return
+        raise ContractError(
+            f"Environment {environment.name!r} is not declared in {self.contract_path}: add "
+            f"[environments.{environment.name}] (with approval = \"required\" if it is another name for a gated "
+            "one) and commit it before planning, applying or destroying it."
+        )
 
 
-def _environment(name: str, directory: Path, contract_path: Path, table: dict[str, Any]) -> Environment:
+def _same_root(environment: Environment, gated: Environment) -> bool:
+    folder, state = environment.identity()
+    gated_folder, gated_state = gated.identity()
+    return folder == gated_folder or (state is not None and state == gated_state)
+
+
+def _with_approval(environment: Environment, gated: Environment) -> Environment:
+    from dataclasses import replace
+
+    return replace(
+        environment, approval="required", max_plan_age=gated.max_plan_age,
+        gated_because=f"its root or state is {gated.name}'s",
+    )
+
+
+def backend_settings(directory: Path, backend_config: Path | None) -> dict[str, str]:
+    """String settings of the root's `backend "s3"` block, overlaid with its config file."""
+    settings: dict[str, str] = {}
+    for tf in sorted(directory.glob("*.tf")):
+        for block in hcl.load(tf).get("terraform", []):
+            for backend in block.get("backend", []) if isinstance(block, dict) else []:
+                for kind, values in backend.items() if isinstance(backend, dict) else []:
+                    settings["type"] = str(kind)
+                    if isinstance(values, dict):
+                        settings.update({k: str(v) for k, v in values.items() if isinstance(v, str | int)})
+    if backend_config is not None and backend_config.is_file():
+        settings.update({k: str(v) for k, v in hcl.load(backend_config).items() if isinstance(v, str | int)})
+    return settings
+
+
+def _environment(name: str, directory: Path, contract_path: Path, table: dict[str, Any],
+                 declared: bool = True) -> Environment:
     where = f"{contract_path}: environments.{name}"
     approval = table.get("approval", "none")
     if approval not in APPROVALS:
@@ -171,6 +272,7 @@ def _environment(name: str, directory: Path, contract_path: Path, table: dict[st
         emulator_port=port,
         localstack_image=table.get("localstack_image"),
         session_duration=table.get("session_duration"),
+        declared=declared,
     )
 
 
@@ -213,6 +315,22 @@ def _check_table(table: Any, where: str, keys: dict[str, Any]) -> dict[str, Any]
     return table
 
 
+def _committed_tables(root: Path) -> dict[str, dict[str, Any]]:
+    """HEAD's [environments.*] tables, or {} when there is no HEAD version to read."""
+    if not (root / ".git").exists() and not any((p / ".git").exists() for p in root.parents):
+        return {}
+    shown = process.capture(["git", "show", f"HEAD:./{CONTRACT_FILE}"], cwd=root, timeout=30)
+    if shown.returncode != 0:
+        return {}
+    try:
+        environments = tomllib.loads(shown.stdout).get("environments", {})
+    except tomllib.TOMLDecodeError:
+        return {}
+    if not isinstance(environments, dict):
+        return {}
+    return {name: table for name, table in environments.items() if isinstance(table, dict)}
+
+
 def load(root: Path | None = None) -> Project:
     """Read and check platform.toml. Every problem names the file, the key and the fix."""
     root = root.resolve() if root else find_root()
@@ -250,6 +368,7 @@ def load(root: Path | None = None) -> Project:
         engine_name=engine,
         provider_mirror=platform.get("provider_mirror"),
         settings=settings,
+        committed=_committed_tables(root),
     )
     missing = sorted(set(settings) - set(project.environment_names()))
     if missing:

@@ -19,6 +19,16 @@ Approve = Annotated[str | None, typer.Option(
 AllowDestroy = Annotated[bool, typer.Option(
     "--allow-destroy", help="Required to destroy a gated environment (you still type its name).",
 )]
+PlanAllowDestroy = Annotated[bool, typer.Option(
+    "--allow-destroy",
+    help="Gated environments: allow this plan to delete or replace resources (recorded in its manifest; apply "
+    "then asks for the number of deletions, or --approve-destroy in CI).",
+)]
+ApproveDestroy = Annotated[str | None, typer.Option(
+    "--approve-destroy", metavar="COUNT",
+    help="Gated environments, with --approve (CI): approve the plan's deletions by their number "
+    "(or its sha256 prefix).",
+)]
 
 
 def init(ctx: typer.Context, environment: EnvArg, no_vault: NoVault = False, profile: Profile = None) -> None:
@@ -35,13 +45,14 @@ def plan(
     out: Annotated[Path | None, typer.Option(
         "--out", help="Save the plan to FILE (not for gated environments: theirs go under .platformctl/plans).",
     )] = None,
+    allow_destroy: PlanAllowDestroy = False,
     no_vault: NoVault = False,
     profile: Profile = None,
 ) -> None:
     """terraform plan for ENV. Exit 0: no changes, 2: changes, 1: error."""
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
-    outcome = operations.plan(context, env, out, passthrough(ctx))
+    outcome = operations.plan(context, env, out, passthrough(ctx), allow_destroy=allow_destroy)
     output = state(ctx).output
     human = None
     if outcome.saved is not None:
@@ -58,6 +69,7 @@ def apply(
     plan_file: Annotated[Path | None, typer.Argument(help="A saved plan to apply exactly.", show_default=False)] = None,
     yes: Yes = False,
     approve: Approve = None,
+    approve_destroy: ApproveDestroy = None,
     no_vault: NoVault = False,
     profile: Profile = None,
 ) -> None:
@@ -66,7 +78,7 @@ def apply(
     env = context.environment(environment)
     saved = operations.apply(
         context, env, plan_file, auto_approve=yes, extra=passthrough(ctx), approve=approve,
-        confirm=make_confirm(state(ctx).output),
+        confirm=make_confirm(state(ctx).output), approve_destroy=approve_destroy,
     )
     result: dict[str, object] = {"command": "apply", "environment": env.name, "exit_code": 0}
     if saved is not None:  # gated environments: the plan applied, and its manifest
