@@ -117,9 +117,10 @@ def saved_plan_renderable(saved: gate.SavedPlan) -> Any:
     lines: list[Any] = [summary_renderable(heading, saved.summary)]
     lines.append(Text(f"sha256 {saved.sha256}  account {manifest.account}  commit {manifest.git_commit[:12]}"))
     engine = manifest.engine
+    backend = manifest.backend
+    where = f"{backend.get('bucket', backend.get('type', '?'))}/{backend.get('key', '')}"
     lines.append(Text(f"engine {engine.get('name', 'terraform')} {engine.get('version', '?')} at "
-                      f"{engine.get('path', '?')}  backend {manifest.backend.get('bucket', manifest.backend.get('type', '?'))}/"
-                      f"{manifest.backend.get('key', '')}  {len(manifest.inputs)} inputs hashed", style="dim"))
+                      f"{engine.get('path', '?')}  backend {where}  {len(manifest.inputs)} inputs hashed", style="dim"))
     if manifest.passthrough:
         lines.append(Text(f"Terraform options: {' '.join(manifest.passthrough)}", style="yellow"))
     deletions = saved.summary.destroy + saved.summary.replace
