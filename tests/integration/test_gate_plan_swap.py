@@ -96,7 +96,9 @@ def test_a_swap_while_aws_vault_waits_does_not_reach_state(
 
 def test_a_symlinked_or_hard_linked_plan_file_is_refused(
         two_plans: tuple[Platform, gate.SavedPlan, gate.SavedPlan], tmp_path: Path) -> None:
-    platform, reviewed, _ = two_plans
+    platform, reviewed, other = two_plans
+    other.plan_path.unlink()
+    other.manifest_path.unlink()  # the reviewed plan is the newest: `apply prod` picks it
     objects, calls = all_objects(platform), platform.vault_calls()
     elsewhere = tmp_path / "elsewhere.tfplan"
 
