@@ -107,10 +107,10 @@ def tfbackend(bucket: str, key: str) -> str:
             "use_path_style = true\n")
 
 
-def git(root: Path, *args: str) -> str:
+def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     identity = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"]
     result = subprocess.run(["git", *identity, *args], cwd=root, check=True, capture_output=True, text=True,
-                            timeout=60)
+                            timeout=60, env=env)
     return result.stdout
 
 

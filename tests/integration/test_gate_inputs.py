@@ -45,14 +45,14 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform
 
 
 def status(platform: Platform) -> str:
-    return git(platform.root, "status", "--porcelain", "--untracked-files=all")
+    return git(platform.root, "status", "--porcelain", "--untracked-files=all", env=platform.env)  # its HOME
 
 
 def hide_with(flag: str, path: str) -> Callable[[Platform], None]:
     def edit(platform: Platform) -> None:
         git(platform.root, "update-index", flag, path)
         with (platform.root / path).open("a") as handle:
-            handle.write("\n# hidden edit\n" if path.endswith((".tf", ".tfvars")) else "\n# hidden edit\n")
+            handle.write("\n# hidden edit\n")
     return edit
 
 
@@ -73,8 +73,9 @@ HIDDEN = [
 def restore(platform: Platform) -> None:
     (platform.root / PROD / "zz_override.tf").unlink(missing_ok=True)
     for path in (f"{PROD}/terraform.tfvars", "terraform/modules/tag/main.tf", "functions/hello/handler.py"):
-        git(platform.root, "update-index", "--no-skip-worktree", "--no-assume-unchanged", path)
-        git(platform.root, "checkout", "--", path)
+        git(platform.root, "update-index", "--no-skip-worktree", path)
+        git(platform.root, "update-index", "--no-assume-unchanged", path)
+        (platform.root / path).write_text(git(platform.root, "show", f"HEAD:{path}"))
 
 
 @pytest.mark.parametrize(("hide", "path"), [h[1:] for h in HIDDEN], ids=[h[0] for h in HIDDEN])
