@@ -367,7 +367,7 @@ def save(
     sha = hashlib.sha256(payload).hexdigest()
     stem = f"{created.strftime('%Y%m%dT%H%M%SZ')}-{sha[:MIN_APPROVAL_PREFIX]}"
     plan_path = plans_dir(project, environment) / (stem + PLAN_SUFFIX)
-    atomic_write(plan_path, payload, mode=0o444)
+    atomic_write(plan_path, payload)
     if pending.parent == plan_path.parent:
         discard_pending(pending)
     uncommitted = list(binding.pop("uncommitted", ()))

@@ -74,7 +74,6 @@ def test_a_dev_plan_with_a_forged_prod_manifest_writes_nothing(prod_and_dev: tup
     platform, dev_plan = prod_and_dev
     saved = plan(platform)  # a genuine prod manifest: inputs, engine, backend all prod's
     data = dev_plan.read_bytes()
-    saved.plan_path.chmod(0o644)
     saved.plan_path.write_bytes(data)  # the dev plan under prod's saved name...
     sha = hashlib.sha256(data).hexdigest()
     reseal(saved, plan_sha256=sha)  # ...with a manifest resealed to match it
