@@ -24,7 +24,8 @@ from platformctl import gate
 pytestmark = pytest.mark.integration
 
 # A second process replaces the plan file (a new inode under the same name), as an attacker would.
-SWAP = "import os, shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2] + '.new'); os.replace(sys.argv[2] + '.new', sys.argv[2])"
+SWAP = ("import os, shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2] + '.new'); "
+        "os.replace(sys.argv[2] + '.new', sys.argv[2])")
 
 # Wraps the stand-in aws-vault: on its first call, swaps the plan file (as if a second process
 # did it while aws-vault waited for an MFA code), then goes on to the stand-in.
