@@ -381,7 +381,7 @@ def save(
         terraform_version=str(plan_json.get("terraform_version", "")),
         provider_versions=provider_versions(environment.directory / ".terraform.lock.hcl"),
         created_at=created.isoformat(),
-        summary=dict(summary),
+        summary={**ChangeSummary().as_dict(), **summary},
         uncommitted=uncommitted,
         **binding,
     )
