@@ -7,8 +7,10 @@ edits from `git status`, never from this. The inputs are
   the tfbackend file, the lock file, files read with `file()`), symlinks followed;
 - every file under each local module the root calls, recursively (`source = "./..."` or
   `"../..."`);
+- the module folders `terraform init` recorded in .terraform/modules/modules.json;
 - the contract (platform.toml) and the source of the Lambda functions (`functions/`), from
-  which the packages the roots deploy are built.
+  which the packages the roots deploy are built, and those packages (`build/lambda/*.zip`,
+  hashed but, being gitignored build output, not compared with HEAD).
 Terraform's own working files (`.terraform/`, state files) and caches are not inputs.
 
 `digest()` maps each input's path (relative to the project root) to its sha256; `uncommitted()`
@@ -59,11 +61,36 @@ def _files_under(folder: Path) -> list[Path]:
     return found
 
 
+def _initialized_module_folders(root: Path) -> list[Path]:
+    """The module folders `terraform init` recorded in .terraform/modules/modules.json (what
+    plan really reads, should that file have been edited to point elsewhere)."""
+    import json
+
+    listing = root / ".terraform" / "modules" / "modules.json"
+    try:
+        modules = json.loads(listing.read_text()).get("Modules", [])
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ContractError(f"{listing} is unreadable ({exc}): remove {root / '.terraform'} and run again.") from exc
+    folders = []
+    for module in modules if isinstance(modules, list) else []:
+        folder = module.get("Dir") if isinstance(module, dict) else None
+        if isinstance(folder, str) and folder not in ("", "."):
+            target = (root / folder).resolve()
+            if target.is_dir() and target != root.resolve():
+                folders.append(target)
+    return folders
+
+
 def module_folders(root: Path) -> list[Path]:
-    """The local module folders a root calls, recursively (registry and git modules are
-    pinned by .terraform.lock.hcl and the module's own version, not hashed here)."""
+    """The local module folders a root calls, recursively, and those init recorded (registry
+    and git modules are pinned by .terraform.lock.hcl and their version, not hashed here)."""
     seen: list[Path] = []
-    pending = [root]
+    for folder in _initialized_module_folders(root):
+        if folder not in seen:
+            seen.append(folder)
+    pending = [root, *seen]
     while pending:
         folder = pending.pop()
         for tf in sorted(folder.glob("*.tf")):
@@ -94,6 +121,16 @@ def input_files(project: Project, environment: Environment) -> list[Path]:
     return files
 
 
+BUILD_DIR = Path("build") / "lambda"
+
+
+def built_files(project: Project) -> list[Path]:
+    """The Lambda packages the roots deploy (gitignored, rebuilt byte for byte from
+    functions/ before every plan and apply): inputs, but never compared with HEAD."""
+    folder = project.root / BUILD_DIR
+    return sorted(folder.glob("*.zip")) if folder.is_dir() else []
+
+
 def _name(project: Project, path: Path) -> str:
     try:
         return path.relative_to(project.root).as_posix()
@@ -111,7 +148,7 @@ def _read(path: Path) -> bytes:
 def digest(project: Project, environment: Environment) -> dict[str, str]:
     """{path relative to the project root: sha256} of every input of the environment's plan."""
     result: dict[str, str] = {}
-    for path in input_files(project, environment):
+    for path in [*input_files(project, environment), *built_files(project)]:
         result[_name(project, path)] = hashlib.sha256(_read(path)).hexdigest()
     return dict(sorted(result.items()))
 

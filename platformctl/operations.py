@@ -402,11 +402,11 @@ def gated_apply(ctx: Context, environment: Environment, plan_file: Path | None, 
     gate.check_destroy_allowed(saved)
     if approve is not None:
         gate.check_destroy_approval(saved, approve_destroy)
+    build_functions(ctx.project)  # the packages are inputs too, rebuilt byte for byte
     _check_bound(ctx, environment, saved)
     with gate.stage(saved) as staged:
         gate.check_backend(saved, _plan_backend(staged.data, environment, saved.name), environment.backend)
         gate.check_account(saved, ctx.account_guard(environment) or "")
-        build_functions(ctx.project)
         ensure_initialized(ctx, environment, tf)
         gate.check_summary(saved, summarize(tf.show_plan(staged.path)))
         if approve is not None:

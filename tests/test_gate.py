@@ -326,3 +326,25 @@ def test_terraform_variables_that_change_a_gated_run_are_refused() -> None:
                      "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE"):
         with pytest.raises(ApprovalError, match=f"^{variable} is set: "):
             gated_env.refuse_overrides({variable: "x"}, "prod")
+
+
+def test_ci_s_readonly_lock_file_for_init_is_allowed() -> None:
+    from platformctl import gated_env
+
+    gated_env.refuse_overrides({"TF_CLI_ARGS_init": "-lockfile=readonly"}, "prod")
+    with pytest.raises(ApprovalError, match=r"^TF_CLI_ARGS_init is set"):
+        gated_env.refuse_overrides({"TF_CLI_ARGS_init": "-lockfile=readonly -backend-config=bucket=x"}, "prod")
+
+
+def test_module_folders_include_what_init_recorded(isolation: Path) -> None:
+    from platformctl import inputs
+
+    root = isolation / "root"
+    (root / ".terraform/modules").mkdir(parents=True)
+    (isolation / "elsewhere").mkdir()
+    (isolation / "elsewhere/main.tf").write_text("# what plan really reads\n")
+    (root / "main.tf").write_text('module "m" {\n  source = "./m"\n}\n')
+    (root / "m").mkdir()
+    (root / ".terraform/modules/modules.json").write_text(json.dumps(
+        {"Modules": [{"Key": "", "Source": "", "Dir": "."}, {"Key": "m", "Source": "./m", "Dir": "../elsewhere"}]}))
+    assert inputs.module_folders(root) == sorted([(isolation / "elsewhere").resolve(), (root / "m").resolve()])
