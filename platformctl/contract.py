@@ -169,7 +169,7 @@ class Project:
         if not any(directory.glob("*.tf")):
             raise ContractError(f"Environment {name!r} has no Terraform files in {directory}: add its HCL first.")
         environment = self._contracted(name, directory)
-        if environment.approval_required:
+        if environment.approval_required or environment.is_emulated:  # an emulated root never reaches AWS
             return environment
         for other in self.gated_environments():
             if other.name != name and _same_root(environment, other):
