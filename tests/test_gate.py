@@ -320,8 +320,10 @@ def test_the_private_copy_is_what_terraform_gets(prod: contract.Environment) -> 
 def test_terraform_variables_that_change_a_gated_run_are_refused() -> None:
     from platformctl import gated_env
 
-    gated_env.refuse_overrides({"TF_LOG": "debug", "TF_IN_AUTOMATION": "1", "TF_PLUGIN_CACHE_DIR": "/x"}, "prod")
-    for variable in ("TF_CLI_ARGS", "TF_CLI_ARGS_apply", "TF_WORKSPACE", "TF_DATA_DIR", "TF_CLI_CONFIG_FILE",
+    gated_env.refuse_overrides({"TF_LOG": "debug", "TF_IN_AUTOMATION": "1", "TF_PLUGIN_CACHE_DIR": "/x",
+                                "TF_TOKEN_app_terraform_io": "t", "PATH": "/bin"}, "prod")
+    for variable in ("TF_DISABLE_PLUGIN_TLS", "TF_SKIP_PROVIDER_VERIFY", "TF_SOMETHING_NEW",
+                     "TF_CLI_ARGS", "TF_CLI_ARGS_apply", "TF_WORKSPACE", "TF_DATA_DIR", "TF_CLI_CONFIG_FILE",
                      "TERRAFORM_CONFIG", "TF_REATTACH_PROVIDERS", "TF_VAR_x",
                      "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE"):
         with pytest.raises(ApprovalError, match=f"^{variable} is set: "):

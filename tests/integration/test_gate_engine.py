@@ -1,6 +1,7 @@
 """Class "the engine is not part of the binding": a gated plan records the engine's resolved
-path, sha256 and version; apply refuses another engine (PLATFORMCTL_TERRAFORM pointed at a
-wrapper that rewrites `apply PLAN`, or the same path with other bytes). The manifest has a
+path, sha256 and version; apply refuses another engine (another binary, or the same path with
+other bytes), and a gated run refuses a script as its engine (PLATFORMCTL_TERRAFORM pointed at
+a wrapper that rewrites `apply PLAN`), at plan as at apply. The manifest has a
 schema: an unknown format, a field of the wrong type, an unknown field or a plan name with a
 path in it is a one-line refusal, never a traceback, even with a valid checksum.
 
@@ -50,16 +51,30 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform
         stop(platform)
 
 
-def test_a_wrapper_engine_is_refused(planned: tuple[Platform, gate.SavedPlan, Path]) -> None:
+@pytest.mark.parametrize("command", ["apply", "plan"])
+def test_a_wrapper_engine_is_refused(planned: tuple[Platform, gate.SavedPlan, Path], command: str) -> None:
     platform, saved, wrapper = planned
-    objects, calls = all_objects(platform), platform.vault_calls()
-    message = one_error(apply_ci(platform, saved, env={"PLATFORMCTL_TERRAFORM": str(wrapper)}))
-    engine = saved.manifest.engine
-    assert message.startswith(
-        f"Plan {saved.name} was made by terraform {engine['version']} at {engine['path']} (sha256 "
-        f"{engine['sha256'][:12]}), but this apply would run {engine['version']} at {wrapper} (sha256 "
-    )
+    objects, calls, plans = all_objects(platform), platform.vault_calls(), sorted(platform.plans.iterdir())
+    env = {"PLATFORMCTL_TERRAFORM": str(wrapper)}
+    result = apply_ci(platform, saved, env=env) if command == "apply" else platform.run("plan", "prod", env=env)
+    assert one_error(result).startswith(f"The engine {wrapper} is a script, not a Terraform binary")
     assert all_objects(platform) == objects == [] and platform.vault_calls() == calls
+    assert sorted(platform.plans.iterdir()) == plans
+
+
+def test_another_engine_binary_is_refused(planned: tuple[Platform, gate.SavedPlan, Path], tmp_path: Path) -> None:
+    platform, saved, _ = planned
+    other = tmp_path / "terraform"
+    shutil.copy2(saved.manifest.engine["path"], other)  # same bytes and version, another file
+    message = one_error(apply_ci(platform, saved, env={"PLATFORMCTL_TERRAFORM": str(other)}))
+    engine = saved.manifest.engine
+    assert message == (
+        f"Plan {saved.name} was made by terraform {engine['version']} at {engine['path']} (sha256 "
+        f"{engine['sha256'][:12]}), but this apply would run {engine['version']} at {other} (sha256 "
+        f"{engine['sha256'][:12]}): apply with the engine that planned (check PLATFORMCTL_TERRAFORM and PATH), "
+        "or plan again."
+    )
+    assert all_objects(platform) == []
 
 
 def test_the_same_path_with_other_bytes_is_refused(planned: tuple[Platform, gate.SavedPlan, Path]) -> None:

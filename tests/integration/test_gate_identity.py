@@ -68,6 +68,18 @@ def test_a_declared_copy_with_prods_state_is_gated_like_prod(platform: Platform)
     assert message.startswith("--yes is refused for prod2")
 
 
+def test_a_renamed_gated_folder_stays_gated_by_its_committed_state(platform: Platform) -> None:
+    environments = platform.root / ENVIRONMENTS
+    (environments / "prod").rename(environments / "prod-x")  # none of this committed
+    (platform.root / "platform.toml").write_text("[platform]\n")
+    message = attempt(platform, "apply", "prod-x", "--yes")
+    assert message.startswith("Environment 'prod-x' is not declared in")
+    (platform.root / "platform.toml").write_text(
+        '[environments.prod-x]\nbackend_config = "prod.s3.tfbackend"\napproval = "none"\n')
+    message = attempt(platform, "apply", "prod-x", "--yes")  # HEAD's prod.s3.tfbackend names the same state
+    assert message.startswith("--yes is refused for prod-x")
+
+
 @pytest.mark.parametrize("contract", [
     CONTRACT.replace('approval = "required"', 'approval = "none"'),
     "[platform]\n",  # the table removed
