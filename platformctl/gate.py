@@ -237,7 +237,13 @@ def pending_plan_path(project: Project, environment: Environment) -> Path:
 @contextmanager
 def private_dir() -> Iterator[Path]:
     """A folder only this user can enter (0700, made by mkdtemp), removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="platformctl-plan-"))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="platformctl-plan-"))
+    except OSError as exc:
+        raise PlatformctlError(
+            f"Cannot make a private folder in {tempfile.gettempdir()} ({exc.strerror or exc}): set TMPDIR to a "
+            "writable folder, then run again."
+        ) from exc
     try:
         os.chmod(folder, 0o700)
         yield folder
@@ -300,11 +306,17 @@ def stage(saved: SavedPlan) -> Iterator[StagedPlan]:
         )
     with private_dir() as folder:
         copy = folder / saved.name
-        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise PlatformctlError(
+                f"Cannot copy plan {saved.name} into {folder} ({exc.strerror or exc}): nothing was applied; free "
+                "space in the temporary folder (TMPDIR), then run again."
+            ) from exc
         staged = StagedPlan(copy, sha, data)
         staged.verify()
         yield staged
