@@ -541,22 +541,29 @@ def check_engine(saved: SavedPlan, current: Mapping[str, str]) -> None:
             )
 
 
-def check_backend(saved: SavedPlan, recorded: Mapping[str, str], expected: Mapping[str, str]) -> None:
-    """The backend inside the plan's bytes is the environment's own state, default workspace."""
-    name = saved.manifest.environment
+def check_plan_backend(subject: str, name: str, recorded: Mapping[str, str], expected: Mapping[str, str]) -> None:
+    """The backend recorded in a plan's bytes (`subject`: "Plan NAME") is environment `name`'s
+    own, in the default workspace."""
     if recorded.get("workspace", "default") != "default":
         raise ApprovalError(
-            f"Plan {saved.name} was made in workspace {recorded.get('workspace')!r}; {name} uses only the default "
+            f"{subject} was made in workspace {recorded.get('workspace')!r}; {name} uses only the default "
             f"workspace: nothing was applied; run `platformctl plan {name}` without TF_WORKSPACE."
         )
     for key in ("type", "bucket", "key"):
         if key in expected and recorded.get(key) != expected.get(key):
             raise ApprovalError(
-                f"Plan {saved.name} writes to backend {recorded.get('type')} {recorded.get('bucket')}/"
+                f"{subject} writes to backend {recorded.get('type')} {recorded.get('bucket')}/"
                 f"{recorded.get('key')}, not {name}'s {expected.get('type')} {expected.get('bucket')}/"
                 f"{expected.get('key')}: it was made for another root; nothing was applied; run "
                 f"`platformctl plan {name}`."
             )
+
+
+def check_backend(saved: SavedPlan, recorded: Mapping[str, str], expected: Mapping[str, str]) -> None:
+    """The backend inside the plan's bytes is the environment's own state, default workspace,
+    and the one its manifest names."""
+    name = saved.manifest.environment
+    check_plan_backend(f"Plan {saved.name}", name, recorded, expected)
     if saved.manifest.backend != dict(recorded):
         raise ApprovalError(
             f"Plan {saved.name}'s manifest names another backend than its plan file: nothing was applied; run "

@@ -252,8 +252,8 @@ def gated_plan(ctx: Context, environment: Environment, out: Path | None, extra: 
         if gate.read_plan_bytes(pending) != data:
             raise ApprovalError(f"The plan file changed while it was being read: nothing was saved; plan {name} again.")
     backend = _plan_backend(data, environment, "the new plan")
-    if backend["workspace"] != "default":
-        raise ApprovalError(f"{name} plans only in the default workspace, not {backend['workspace']!r}.")
+    # .terraform/ may hold another backend configuration than the contract's: never save that.
+    gate.check_plan_backend("The new plan", name, backend, environment.backend)
     count = gate.deletions(summary)
     if count and not allow_destroy:
         listing = ", ".join(gate.deleted_addresses(summary)[:5])

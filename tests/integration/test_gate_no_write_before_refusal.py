@@ -98,3 +98,26 @@ def test_tf_workspace_at_apply_creates_no_state_object(prod_and_dev: tuple[Platf
     assert message.startswith("TF_WORKSPACE is set: it changes what Terraform does, so prod (gated) refuses")
     assert all_objects(platform) == objects
     assert not [key for key, _ in objects if key.startswith("env:/")]
+
+
+def test_a_plan_against_another_backend_is_never_saved(prod_and_dev: tuple[Platform, Path]) -> None:
+    """.terraform/terraform.tfstate (init's record of the backend) edited to another bucket:
+    Terraform plans against it, and the plan's bytes say so; platformctl saves nothing."""
+    import json
+
+    platform, _ = prod_and_dev
+    plan(platform)  # initialized
+    record = platform.root / "terraform/environments/prod/.terraform/terraform.tfstate"
+    original = record.read_text()
+    data = json.loads(original)
+    data["backend"]["config"]["bucket"] = DEV_BUCKET
+    record.write_text(json.dumps(data))
+    plans = sorted(platform.plans.iterdir())
+    try:
+        result = platform.run("plan", "prod", env=CI)
+    finally:
+        record.write_text(original)
+    message = one_error(result)
+    assert message.startswith(f"The new plan writes to backend s3 {DEV_BUCKET}/prod/terraform.tfstate, not prod's")
+    assert sorted(platform.plans.iterdir()) == plans
+    assert all_objects(platform, DEV_BUCKET) == []
