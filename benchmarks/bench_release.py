@@ -47,6 +47,9 @@ PROBE_TARGET = 0.75
 BOOTSTRAP_TARGET = 3.0
 BOOTSTRAP_AGAIN_TARGET = 2.0
 GATE_TARGET = 0.25
+# The binding rule's local checks at apply: hash every input of prod, compare them with HEAD,
+# hash the engine (~90 MB binary), copy the plan into a private folder and hash the copy.
+BINDING_TARGET = 0.5
 STAND_IN = """\
 #!/bin/sh
 # Stand-in for `aws-vault exec [flags] PROFILE -- COMMAND` (aws-vault cannot be installed here).
@@ -127,7 +130,7 @@ def bootstrap_figures(root: Path, env: dict[str, str], endpoint: str) -> list[Fi
     ]
 
 
-def gate_figure(root: Path) -> Figure:
+def gate_figures(root: Path) -> list[Figure]:
     from platformctl import contract, gate, git
 
     identity = ["-c", "user.name=Bench", "-c", "user.email=bench@example.invalid"]
@@ -146,8 +149,20 @@ def gate_figure(root: Path) -> Figure:
         gate.check(plan, prod, git.tree_state(root))
         gate.check_approval(plan, saved.sha256[:12])
 
-    return Figure("gate checks before apply (20 MB plan)", tuple(timed(checks) for _ in range(GATE_REPEAT)),
-                  GATE_TARGET)
+    def binding() -> None:
+        from platformctl import engine, inputs
+
+        inputs.digest(project, prod)
+        inputs.uncommitted(project, inputs.input_files(project, prod))
+        engine.binding(engine.resolve(project.required_version(), project.engine_name))
+        with gate.stage(saved) as staged:
+            staged.verify()
+
+    return [
+        Figure("gate checks before apply (20 MB plan)", tuple(timed(checks) for _ in range(GATE_REPEAT)), GATE_TARGET),
+        Figure("gate binding: inputs, engine, private copy (20 MB plan)",
+               tuple(timed(binding) for _ in range(GATE_REPEAT)), BINDING_TARGET),
+    ]
 
 
 def run() -> list[Figure]:
@@ -163,7 +178,7 @@ def run() -> list[Figure]:
             env = environment(folder, endpoint)
             figures = probe_figures(env)
             figures += bootstrap_figures(root, env, endpoint)
-        figures.append(gate_figure(root))
+        figures += gate_figures(root)
         return figures
 
 

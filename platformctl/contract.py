@@ -8,17 +8,20 @@ and `allowed_account_ids`, resolved through terraform.tfvars), never repeated he
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from platformctl import hcl
+from platformctl import hcl, process
 from platformctl.errors import ContractError, UnknownEnvironmentError
+
+log = logging.getLogger("platformctl")
 
 CONTRACT_FILE = "platform.toml"
 ROOT_ENV = "PLATFORMCTL_ROOT"
@@ -27,6 +30,7 @@ APPROVALS = ("none", "required")
 ENGINES = ("terraform", "tofu")
 DEFAULT_EMULATOR_PORT = 4566
 
+_BACKEND_SETTING = re.compile(r'^\s*(bucket|key)\s*=\s*"([^"]*)"', re.MULTILINE)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -58,6 +62,12 @@ class Environment:
     emulator_port: int = DEFAULT_EMULATOR_PORT
     localstack_image: str | None = None
     session_duration: str | None = None
+    # platform.toml (the working copy's or HEAD's) has a table for it.
+    declared: bool = True
+    # Why it is gated when its own table does not say so (another name for a gated root).
+    gated_because: str | None = None
+    # A gated environment without its folder: the backend HEAD records for it.
+    backend_override: dict[str, str] | None = None
 
     @property
     def approval_required(self) -> bool:
@@ -98,6 +108,21 @@ class Environment:
         ids = self.account_ids
         return ids[0] if len(ids) == 1 else None
 
+    @cached_property
+    def backend(self) -> dict[str, str]:
+        """The S3 backend's bucket, key (and region, workspace_key_prefix) this root's state
+        lives at: the backend block's own settings overlaid with the backend config file."""
+        if self.backend_override is not None:
+            return dict(self.backend_override)
+        return backend_settings(self.directory, self.backend_config)
+
+    def identity(self) -> tuple[str | None, tuple[str, str] | None]:
+        """What the root really is: its resolved folder and its state's (bucket, key)."""
+        settings = self.backend
+        where = (settings["bucket"], settings["key"]) if "bucket" in settings and "key" in settings else None
+        real = self.directory.is_dir() and not self.directory.is_symlink()
+        return (str(self.directory.resolve()) if real else None), where
+
 
 @dataclass(frozen=True)
 class Project:
@@ -107,6 +132,9 @@ class Project:
     engine_name: str
     provider_mirror: str | None
     settings: dict[str, dict[str, Any]]
+    # HEAD's platform.toml tables ({} outside git, or when HEAD has none): a gated
+    # environment's contract changes take effect once committed.
+    committed: dict[str, dict[str, Any]] | None = None
 
     @property
     def environments_dir(self) -> Path:
@@ -139,12 +167,109 @@ class Project:
                 f"Unknown environment {name!r}: choose one of {listing} (folders under {self.environments_dir})."
             )
         directory = self.environments_dir / name
+        if directory.is_symlink():
+            raise ContractError(
+                f"Environment folder {directory} is a symlink (to {os.readlink(directory)}): an environment is a real "
+                "folder with its own name; use the environment it points to."
+            )
         if not any(directory.glob("*.tf")):
             raise ContractError(f"Environment {name!r} has no Terraform files in {directory}: add its HCL first.")
-        return _environment(name, directory, self.contract_path, self.settings.get(name, {}))
+        environment = self._contracted(name, directory)
+        if environment.approval_required or environment.is_emulated:  # an emulated root never reaches AWS
+            return environment
+        for other in self.gated_environments():
+            if other.name != name and _same_root(environment, other):
+                log.warning("%s: gated like %s, whose root or state it is", name, other.name)
+                return _with_approval(environment, other)
+        return environment
+
+    def _contracted(self, name: str, directory: Path) -> Environment:
+        """The environment as the contract says: a table gated in HEAD stays HEAD's until the
+        change is committed."""
+        working = self.settings.get(name)
+        committed = (self.committed or {}).get(name)
+        table = working if working is not None else committed or {}
+        if committed is not None and committed.get("approval") == "required" and working != committed:
+            log.warning(
+                "%s: platform.toml's uncommitted changes to environments.%s are ignored until committed "
+                "(it is gated in HEAD)", name, name,
+            )
+            table = committed
+        declared = working is not None or committed is not None
+        return _environment(name, directory, self.contract_path, table, declared=declared)
+
+    def gated_names(self) -> list[str]:
+        """Environments gated by the working copy's or HEAD's contract, folder or not."""
+        names = {n for n, t in self.settings.items() if t.get("approval") == "required"}
+        names |= {n for n, t in (self.committed or {}).items() if t.get("approval") == "required"}
+        return sorted(names)
+
+    def gated_environments(self) -> list[Environment]:
+        """The gated environments, each with the identity to compare other roots with: a real
+        folder's own, else (folder removed, renamed or replaced by a link) HEAD's backend."""
+        found = []
+        for name in self.gated_names():
+            directory = self.environments_dir / name
+            environment = self._contracted(name, directory)
+            if directory.is_symlink() or not directory.is_dir():
+                environment = replace(environment, backend_override=self._committed_backend(environment))
+            found.append(environment)
+        return found
+
+    def _committed_backend(self, environment: Environment) -> dict[str, str]:
+        """bucket and key of the environment's backend config file as HEAD holds it."""
+        if environment.backend_config is None:
+            return {}
+        try:
+            relative = environment.backend_config.relative_to(self.root).as_posix()
+        except ValueError:
+            return {}
+        shown = process.capture(["git", "show", f"HEAD:./{relative}"], cwd=self.root, timeout=30)
+        if shown.returncode != 0:
+            return {}
+        return {k: v for k, v in _BACKEND_SETTING.findall(shown.stdout) if k in ("bucket", "key")}
+
+    def check_declared(self, environment: Environment) -> None:
+        """Fail closed: where any environment is gated, plan/apply/destroy only declared ones."""
+        if environment.declared or not self.gated_names():
+            return
+        raise ContractError(
+            f"Environment {environment.name!r} is not declared in {self.contract_path}: add "
+            f"[environments.{environment.name}] (with approval = \"required\" if it is another name for a gated "
+            "one) and commit it before planning, applying or destroying it."
+        )
 
 
-def _environment(name: str, directory: Path, contract_path: Path, table: dict[str, Any]) -> Environment:
+def _same_root(environment: Environment, gated: Environment) -> bool:
+    folder, state = environment.identity()
+    gated_folder, gated_state = gated.identity()
+    return (folder is not None and folder == gated_folder) or (state is not None and state == gated_state)
+
+
+def _with_approval(environment: Environment, gated: Environment) -> Environment:
+    return replace(
+        environment, approval="required", max_plan_age=gated.max_plan_age,
+        gated_because=f"its root or state is {gated.name}'s",
+    )
+
+
+def backend_settings(directory: Path, backend_config: Path | None) -> dict[str, str]:
+    """String settings of the root's `backend "s3"` block, overlaid with its config file."""
+    settings: dict[str, str] = {}
+    for tf in sorted(directory.glob("*.tf")):
+        for block in hcl.load(tf).get("terraform", []):
+            for backend in block.get("backend", []) if isinstance(block, dict) else []:
+                for kind, values in backend.items() if isinstance(backend, dict) else []:
+                    settings["type"] = str(kind)
+                    if isinstance(values, dict):
+                        settings.update({k: str(v) for k, v in values.items() if isinstance(v, str | int)})
+    if backend_config is not None and backend_config.is_file():
+        settings.update({k: str(v) for k, v in hcl.load(backend_config).items() if isinstance(v, str | int)})
+    return settings
+
+
+def _environment(name: str, directory: Path, contract_path: Path, table: dict[str, Any],
+                 declared: bool = True) -> Environment:
     where = f"{contract_path}: environments.{name}"
     approval = table.get("approval", "none")
     if approval not in APPROVALS:
@@ -171,6 +296,7 @@ def _environment(name: str, directory: Path, contract_path: Path, table: dict[st
         emulator_port=port,
         localstack_image=table.get("localstack_image"),
         session_duration=table.get("session_duration"),
+        declared=declared,
     )
 
 
@@ -213,6 +339,22 @@ def _check_table(table: Any, where: str, keys: dict[str, Any]) -> dict[str, Any]
     return table
 
 
+def _committed_tables(root: Path) -> dict[str, dict[str, Any]]:
+    """HEAD's [environments.*] tables, or {} when there is no HEAD version to read."""
+    if not (root / ".git").exists() and not any((p / ".git").exists() for p in root.parents):
+        return {}
+    shown = process.capture(["git", "show", f"HEAD:./{CONTRACT_FILE}"], cwd=root, timeout=30)
+    if shown.returncode != 0:
+        return {}
+    try:
+        environments = tomllib.loads(shown.stdout).get("environments", {})
+    except tomllib.TOMLDecodeError:
+        return {}
+    if not isinstance(environments, dict):
+        return {}
+    return {name: table for name, table in environments.items() if isinstance(table, dict)}
+
+
 def load(root: Path | None = None) -> Project:
     """Read and check platform.toml. Every problem names the file, the key and the fix."""
     root = root.resolve() if root else find_root()
@@ -250,6 +392,7 @@ def load(root: Path | None = None) -> Project:
         engine_name=engine,
         provider_mirror=platform.get("provider_mirror"),
         settings=settings,
+        committed=_committed_tables(root),
     )
     missing = sorted(set(settings) - set(project.environment_names()))
     if missing:

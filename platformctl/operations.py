@@ -6,6 +6,7 @@ The CLI layer parses arguments, calls one function here and renders its result.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -15,7 +16,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from platformctl import account, contract, credentials, engine, exit_codes, gate, git, process, providers
+from platformctl import (
+    account,
+    contract,
+    credentials,
+    engine,
+    exit_codes,
+    gate,
+    gated_env,
+    git,
+    inputs,
+    planfile,
+    process,
+    providers,
+)
 from platformctl import bootstrap as state_backend
 from platformctl.contract import Environment, Project
 from platformctl.errors import ApprovalError, Interrupted, PlatformctlError, TerraformFailed
@@ -98,7 +112,7 @@ class Confirmation:
     """What a human is asked to confirm by typing the environment's name."""
 
     environment: str
-    action: str  # "apply" | "destroy"
+    action: str  # "apply" | "destroy" | "delete" (the count of deletions inside an applied plan)
     heading: str
     summary: ChangeSummary
 
@@ -140,7 +154,9 @@ def is_initialized(environment: Environment) -> bool:
 
 
 def init(ctx: Context, environment: Environment, extra: Sequence[str] = (), *, tf: Terraform | None = None) -> None:
-    tf = tf or ctx.terraform_for(environment)
+    if tf is None:
+        ctx.project.check_declared(environment)
+        tf = gated_terraform(ctx, environment) if environment.approval_required else ctx.terraform_for(environment)
     if environment.backend_config is not None and not environment.backend_config.is_file():
         raise PlatformctlError(
             f"Backend config {environment.backend_config} is missing: create it or fix "
@@ -199,9 +215,13 @@ class PlanOutcome:
         return data
 
 
-def plan(ctx: Context, environment: Environment, out: Path | None = None, extra: Sequence[str] = ()) -> PlanOutcome:
+def plan(ctx: Context, environment: Environment, out: Path | None = None, extra: Sequence[str] = (),
+         allow_destroy: bool = False) -> PlanOutcome:
+    ctx.project.check_declared(environment)
     if environment.approval_required:
-        return gated_plan(ctx, environment, out, extra)
+        return gated_plan(ctx, environment, out, extra, allow_destroy)
+    if allow_destroy:
+        raise ApprovalError(f"--allow-destroy is for gated environments' plans; {environment.name} is not one.")
     if out is not None:
         out = out.resolve()
         if out.is_dir():
@@ -220,50 +240,101 @@ def plan(ctx: Context, environment: Environment, out: Path | None = None, extra:
     return PlanOutcome(environment.name, returncode, out, summary)
 
 
-def gated_plan(ctx: Context, environment: Environment, out: Path | None, extra: Sequence[str]) -> PlanOutcome:
-    """Plan a gated environment into the gate's folder, with its manifest."""
+def gated_terraform(ctx: Context, environment: Environment) -> Terraform:
+    """Terraform for a gated run: the caller's environment checked (gated_env.py), the lock
+    never off, platformctl's own CLI config, and the selected workspace the default one."""
+    gated_env.refuse_overrides(os.environ, environment.name)
+    gated_env.refuse_selected_workspace(environment.directory, environment.name)
+    tf = ctx.terraform_for(environment)
+    tf.env.update(gated_env.overrides(tf.env, ctx.project.state_dir))
+    return tf
+
+
+def _plan_backend(data: bytes, environment: Environment, name: str) -> dict[str, str]:
+    """The backend a plan file records, as the manifest keeps it."""
+    recorded = planfile.read_backend(data, name)
+    backend = {"type": recorded.type, "workspace": recorded.workspace}
+    for key in ("bucket", "key", "region", "path"):
+        value = recorded.setting(key)
+        if value is not None:
+            backend[key] = value
+    return backend
+
+
+def gated_plan(ctx: Context, environment: Environment, out: Path | None, extra: Sequence[str],
+               allow_destroy: bool = False) -> PlanOutcome:
+    """Plan a gated environment into a private folder, bind it to its inputs, engine and
+    backend, and save it with its manifest."""
+    name = environment.name
     folder = gate.plans_dir(ctx.project, environment)
     if out is not None:
-        raise ApprovalError(f"{environment.name} is gated: its plans are saved under {folder}; drop --out.")
+        raise ApprovalError(f"{name} is gated: its plans are saved under {folder}; drop --out.")
+    passthrough = gate.check_passthrough(extra, name)
     git.tree_state(ctx.project.root)  # fail before planning when there is no commit to bind to
+    tf = gated_terraform(ctx, environment)
+    binding = engine.binding(ctx.engine)
     build_functions(ctx.project)
-    tf = ctx.terraform_for(environment)
     caller = ctx.account_guard(environment)
     ensure_initialized(ctx, environment, tf)
-    pending = gate.pending_plan_path(ctx.project, environment)
-    try:
-        returncode = tf.plan(out=pending, extra=extra)
+    before = inputs.digest(ctx.project, environment)  # after init, which may write the lock file
+    with gate.private_dir() as private:
+        pending = private / f"pending{gate.PLAN_SUFFIX}"
+        returncode = tf.plan(out=pending, extra=passthrough)
         if returncode != exit_codes.CHANGES:
-            log.info("%s: no changes; no plan saved", environment.name)
-            return PlanOutcome(environment.name, returncode, None, ChangeSummary(), gated=True)
+            log.info("%s: no changes; no plan saved", name)
+            return PlanOutcome(name, returncode, None, ChangeSummary(), gated=True)
+        data = gate.read_plan_bytes(pending)
         plan_json = tf.show_plan(pending)
         summary = summarize(plan_json)
-        # After init and plan: an init that rewrites the lock file dirties the tree too.
-        tree = git.tree_state(ctx.project.root)
-        if tree.dirty:
-            log.warning(
-                "%s: uncommitted changes (%s): this plan is for review only; apply will refuse it",
-                environment.name, ", ".join(tree.changed),
-            )
-        saved = gate.save(
-            ctx.project, environment, pending,
-            account=caller or "", tree=tree, plan_json=plan_json, summary=summary.as_dict(),
+        if gate.read_plan_bytes(pending) != data:
+            raise ApprovalError(f"The plan file changed while it was being read: nothing was saved; plan {name} again.")
+    backend = _plan_backend(data, environment, "the new plan")
+    # .terraform/ may hold another backend configuration than the contract's: never save that.
+    gate.check_plan_backend("The new plan", name, backend, environment.backend)
+    count = gate.deletions(summary)
+    if count and not allow_destroy:
+        listing = ", ".join(gate.deleted_addresses(summary)[:5])
+        raise ApprovalError(
+            f"This plan deletes or replaces {count} resources of {name} ({listing}): nothing was saved; if that is "
+            f"intended, run `platformctl plan {name} --allow-destroy` (apply then asks for the deletions separately)."
         )
-    finally:
-        gate.discard_pending(pending)
-    return PlanOutcome(environment.name, returncode, saved.plan_path, summary, gated=True, saved=saved)
+    after = inputs.digest(ctx.project, environment)
+    if after != before:
+        changed = ", ".join(inputs.differences(before, after)[:5])
+        raise ApprovalError(
+            f"Inputs changed while {name} was being planned ({changed}): nothing was saved; plan again."
+        )
+    uncommitted = inputs.uncommitted(ctx.project, inputs.input_files(ctx.project, environment))
+    # After init and plan: an init that rewrites the lock file dirties the tree too.
+    tree = git.tree_state(ctx.project.root)
+    if tree.dirty or uncommitted:
+        log.warning(
+            "%s: uncommitted changes (%s): this plan is for review only; apply will refuse it",
+            name, ", ".join([*uncommitted, *tree.changed][:5]),
+        )
+    saved = gate.save(
+        ctx.project, environment, pending,
+        account=caller or "", tree=tree, plan_json=plan_json, summary=summary.as_dict(), data=data,
+        destroy_approved=allow_destroy, passthrough=passthrough, inputs=after, uncommitted=uncommitted,
+        engine=binding, backend=backend,
+    )
+    return PlanOutcome(name, returncode, saved.plan_path, summary, gated=True, saved=saved)
 
 
-def apply_saved_plan(tf: Terraform, environment: Environment, plan_file: Path) -> None:
+def apply_saved_plan(tf: Terraform, environment: Environment, plan_file: Path,
+                     flags: Sequence[str] = (), before: Callable[[], None] | None = None) -> None:
     """`terraform apply PLANFILE`, with Terraform's stale-plan error turned into one line.
 
     stderr (where Terraform writes errors) is collected and shown after the run, so the
     stale case can be recognised; progress on stdout stays live.
     """
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errors:
+        argv = tf.argv("apply", *flags, str(plan_file))
+        if before is not None:
+            before()  # the last check, right before Terraform starts
         try:
             returncode = process.stream(
-                tf.argv("apply", str(plan_file)), env=tf.env, cwd=tf.workdir,
+                argv, env=tf.env, cwd=tf.workdir,
                 stdout=sys.stderr if tf.human_to_stderr else None, stderr=errors,
             )
         finally:
@@ -306,9 +377,44 @@ def _confirm(environment: Environment, confirmation: Confirmation, confirm: Conf
     gate.check_confirmation(environment, typed)
 
 
+def _check_bound(ctx: Context, environment: Environment, saved: gate.SavedPlan) -> None:
+    """The local checks of the binding rule: the engine and every input are the planned ones."""
+    gate.check_engine(saved, engine.binding(ctx.engine))
+    files = inputs.input_files(ctx.project, environment)
+    gate.check_inputs(saved, inputs.digest(ctx.project, environment), inputs.uncommitted(ctx.project, files))
+
+
+def _confirm_plan(environment: Environment, saved: gate.SavedPlan, confirm: Confirm) -> None:
+    """The typed name, then, for a plan that deletes, the typed number of deletions."""
+    manifest = saved.manifest
+    heading = (
+        f"Plan {saved.name} for {environment.name}: sha256 {saved.sha256[:gate.MIN_APPROVAL_PREFIX]}, account "
+        f"{manifest.account}, commit {manifest.git_commit[:12]}, made {manifest.created_at}, engine "
+        f"{manifest.engine.get('name', 'terraform')} {manifest.engine.get('version', '?')}"
+        + (f", options {' '.join(manifest.passthrough)}" if manifest.passthrough else "")
+    )
+    _confirm(environment, Confirmation(environment.name, "apply", heading, saved.summary), confirm)
+    count = gate.deletions(saved.summary)
+    if count:
+        heading = f"Plan {saved.name} DELETES {count} resources of {environment.name}:"
+        confirmation = Confirmation(environment.name, "delete", heading, saved.summary)
+        try:
+            typed = confirm(confirmation)
+        except KeyboardInterrupt:
+            raise Interrupted(f"Aborted at the count prompt: nothing was changed in {environment.name}.") from None
+        except EOFError:
+            raise ApprovalError(f"No count typed (end of input): nothing was changed in {environment.name}.") from None
+        gate.check_deletion_count(saved, typed)
+
+
 def gated_apply(ctx: Context, environment: Environment, plan_file: Path | None, *, auto_approve: bool,
-                approve: str | None, confirm: Confirm | None, extra: Sequence[str]) -> gate.SavedPlan:
-    """Apply a reviewed, saved plan of a gated environment, or refuse and say why."""
+                approve: str | None, confirm: Confirm | None, extra: Sequence[str],
+                approve_destroy: str | None = None) -> gate.SavedPlan:
+    """Apply a reviewed, saved plan of a gated environment, or refuse and say why.
+
+    Order: every local check, then the STS account check, before Terraform touches a backend;
+    init and `show` (of the private copy, to check the manifest's summary) after; the prompt;
+    a last hash of the copy right before `terraform apply -lock=true COPY`."""
     name = environment.name
     if auto_approve:
         raise ApprovalError(
@@ -317,9 +423,12 @@ def gated_apply(ctx: Context, environment: Environment, plan_file: Path | None, 
         )
     if extra:
         raise ApprovalError(f"{name} applies exactly the saved plan: pass no Terraform options after --.")
+    if approve_destroy is not None and approve is None:
+        raise ApprovalError("--approve-destroy goes with --approve (CI); at a terminal you type the count when asked.")
+    tf = gated_terraform(ctx, environment)
     saved = gate.select(ctx.project, environment, plan_file)
     gate.check(saved, environment, git.tree_state(ctx.project.root))
-    # The approval is checked before any AWS call; the prompt comes after the account check.
+    # The approvals are checked before any AWS call; the prompt comes after the account check.
     if approve is not None:
         gate.check_approval(saved, approve)
     elif confirm is None or _can_prompt():
@@ -327,40 +436,45 @@ def gated_apply(ctx: Context, environment: Environment, plan_file: Path | None, 
             f"{name} needs an approval and nothing can prompt here ({_can_prompt() or 'no prompt'}): pass "
             f"--approve <sha256 prefix, {gate.MIN_APPROVAL_PREFIX}+ hex> of the reviewed plan {saved.name}."
         )
-    tf = ctx.terraform_for(environment)
-    gate.check_account(saved, ctx.account_guard(environment) or "")
+    gate.check_destroy_allowed(saved)
     if approve is not None:
-        log.info("%s: plan %s approved by --approve %s", name, saved.name, approve.strip().lower())
-    elif confirm is not None:  # always, after the check above
-        heading = (
-            f"Plan {saved.name} for {name}: sha256 {saved.sha256[:gate.MIN_APPROVAL_PREFIX]}, account "
-            f"{saved.manifest.account}, commit {saved.manifest.git_commit[:12]}, made {saved.manifest.created_at}"
-        )
-        _confirm(environment, Confirmation(name, "apply", heading, saved.summary), confirm)
-    build_functions(ctx.project)
-    ensure_initialized(ctx, environment, tf)
-    # Consumed before Terraform starts: even a failed or interrupted apply may have changed
-    # the state, so the plan is never offered again.
-    saved = gate.mark_consumed(saved, "started")
-    try:
-        apply_saved_plan(tf, environment, saved.plan_path)
-    except Interrupted:
-        gate.mark_consumed(saved, "interrupted")
-        raise
-    except PlatformctlError:
-        gate.mark_consumed(saved, "failed")
-        raise
+        gate.check_destroy_approval(saved, approve_destroy)
+    build_functions(ctx.project)  # the packages are inputs too, rebuilt byte for byte
+    _check_bound(ctx, environment, saved)
+    with gate.stage(saved) as staged:
+        gate.check_backend(saved, _plan_backend(staged.data, environment, saved.name), environment.backend)
+        gate.check_account(saved, ctx.account_guard(environment) or "")
+        ensure_initialized(ctx, environment, tf)
+        gate.check_summary(saved, summarize(tf.show_plan(staged.path)))
+        if approve is not None:
+            log.info("%s: plan %s approved by --approve %s", name, saved.name, approve.strip().lower())
+        elif confirm is not None:  # always, after the check above
+            _confirm_plan(environment, saved, confirm)
+        staged.verify()
+        # Consumed before Terraform starts: even a failed or interrupted apply may have changed
+        # the state, so the plan is never offered again.
+        saved = gate.mark_consumed(saved, "started")
+        try:
+            apply_saved_plan(tf, environment, staged.path, ("-lock=true",), before=staged.verify)
+        except Interrupted:
+            gate.mark_consumed(saved, "interrupted")
+            raise
+        except PlatformctlError:
+            gate.mark_consumed(saved, "failed")
+            raise
     return gate.mark_consumed(saved, "applied")
 
 
 def apply(ctx: Context, environment: Environment, plan_file: Path | None = None, *,
           auto_approve: bool = False, extra: Sequence[str] = (), approve: str | None = None,
-          confirm: Confirm | None = None) -> gate.SavedPlan | None:
+          confirm: Confirm | None = None, approve_destroy: str | None = None) -> gate.SavedPlan | None:
+    ctx.project.check_declared(environment)
     if environment.approval_required:
         return gated_apply(ctx, environment, plan_file, auto_approve=auto_approve, approve=approve,
-                           confirm=confirm, extra=extra)
-    if approve is not None:
-        raise ApprovalError(f"--approve is for gated environments; {environment.name} is not one.")
+                           confirm=confirm, extra=extra, approve_destroy=approve_destroy)
+    if approve is not None or approve_destroy is not None:
+        flag = "--approve" if approve is not None else "--approve-destroy"
+        raise ApprovalError(f"{flag} is for gated environments; {environment.name} is not one.")
     if plan_file is not None:
         plan_file = plan_file.resolve()
         if not plan_file.is_file():
@@ -399,26 +513,32 @@ def gated_destroy(ctx: Context, environment: Environment, *, auto_approve: bool,
             f"Destroying {name} needs a human to type its name ({_can_prompt() or 'no prompt'}): "
             "run it from a terminal."
         )
-    tf = ctx.terraform_for(environment)
+    passthrough = gate.check_passthrough(extra, name)
+    tf = gated_terraform(ctx, environment)
     ctx.account_guard(environment)
     build_functions(ctx.project)
     ensure_initialized(ctx, environment, tf)
-    pending = gate.pending_plan_path(ctx.project, environment)
-    try:
-        if tf.plan(out=pending, destroy=True, extra=extra) != exit_codes.CHANGES:
+    with gate.private_dir() as private:
+        pending = private / f"destroy{gate.PLAN_SUFFIX}"
+        if tf.plan(out=pending, destroy=True, extra=passthrough) != exit_codes.CHANGES:
             log.info("%s: nothing to destroy", name)
             return
+        data = gate.read_plan_bytes(pending)
         summary = summarize(tf.show_plan(pending))
         heading = f"DESTROY {name}: {summary.destroy} resources will be deleted"
         _confirm(environment, Confirmation(name, "destroy", heading, summary), confirm)
+
+        def unchanged() -> None:
+            if gate.read_plan_bytes(pending) != data:
+                raise ApprovalError(f"The destroy plan changed after it was shown: nothing was changed in {name}.")
+
         # Exactly the plan just shown, never -auto-approve of a fresh one.
-        apply_saved_plan(tf, environment, pending)
-    finally:
-        gate.discard_pending(pending)
+        apply_saved_plan(tf, environment, pending, ("-lock=true",), before=unchanged)
 
 
 def destroy(ctx: Context, environment: Environment, *, auto_approve: bool = False, extra: Sequence[str] = (),
             allow_destroy: bool = False, confirm: Confirm | None = None) -> None:
+    ctx.project.check_declared(environment)
     if environment.approval_required:
         gated_destroy(ctx, environment, auto_approve=auto_approve, allow_destroy=allow_destroy,
                       confirm=confirm, extra=extra)

@@ -122,11 +122,20 @@ def saved_plan_renderable(saved: gate.SavedPlan) -> Any:
     approve = saved.sha256[:12]
     lines: list[Any] = [summary_renderable(heading, saved.summary)]
     lines.append(Text(f"sha256 {saved.sha256}  account {manifest.account}  commit {manifest.git_commit[:12]}"))
+    engine = manifest.engine
+    backend = manifest.backend
+    where = f"{backend.get('bucket', backend.get('type', '?'))}/{backend.get('key', '')}"
+    lines.append(Text(f"engine {engine.get('name', 'terraform')} {engine.get('version', '?')} at "
+                      f"{engine.get('path', '?')}  backend {where}  {len(manifest.inputs)} inputs hashed", style="dim"))
+    if manifest.passthrough:
+        lines.append(Text(f"Terraform options: {' '.join(manifest.passthrough)}", style="yellow"))
+    deletions = saved.summary.destroy + saved.summary.replace
     if manifest.git_dirty:
         lines.append(Text("Made from uncommitted changes: for review only, apply will refuse it.", style="bold red"))
     else:
+        also = f" --approve-destroy {deletions}" if deletions else ""
         lines.append(Text(
-            f"After review: platformctl apply {manifest.environment}   (CI: --approve {approve})", style="cyan"
+            f"After review: platformctl apply {manifest.environment}   (CI: --approve {approve}{also})", style="cyan"
         ))
     return Group(*lines)
 
@@ -135,10 +144,23 @@ def make_confirm(output: Output) -> operations.Confirm:
     """The typed-name prompt: summary first, then the environment's name, on stderr."""
 
     def confirm(confirmation: operations.Confirmation) -> str:
-        output.err.print(summary_renderable(confirmation.heading, confirmation.summary))
-        what = "apply this plan" if confirmation.action == "apply" else "[bold red]DESTROY[/] everything above"
+        summary = confirmation.summary
+        if confirmation.action == "delete":
+            from rich.text import Text
+
+            count = summary.destroy + summary.replace
+            output.err.print(Text(confirmation.heading, style="bold red"))
+            for address in summary.destroyed:
+                output.err.print(Text(f"  - destroy  {address}", style="red"))
+            for address in summary.replaced:
+                output.err.print(Text(f"  ± replace  {address}", style="yellow"))
+            prompt = f"Type the number of resources this plan deletes or replaces ([bold]{count}[/]) to allow it: "
+        else:
+            output.err.print(summary_renderable(confirmation.heading, summary))
+            what = "apply this plan" if confirmation.action == "apply" else "[bold red]DESTROY[/] everything above"
+            prompt = f"Type the environment's name ([bold]{confirmation.environment}[/]) to {what}: "
         try:
-            return output.err.input(f"Type the environment's name ([bold]{confirmation.environment}[/]) to {what}: ")
+            return output.err.input(prompt)
         except (KeyboardInterrupt, EOFError):
             output.err.print()  # end the prompt's line before the error message
             raise

@@ -253,3 +253,54 @@ def test_whether_a_root_can_reach_aws(isolation: Path, extra_tf: str | None, exp
     if extra_tf is not None:
         (isolation / "terraform" / "environments" / "demo" / "extra.tf").write_text(extra_tf)
     assert contract.load().environment("demo").uses_aws is expected
+
+
+# Gating follows the root's identity and HEAD's contract (tests/integration/test_gate_identity.py
+# attempts the same against a real plan and state).
+
+GATED = '[environments.prod]\napproval = "required"\nbackend_config = "prod.s3.tfbackend"\n'
+
+
+def _gated_project(isolation: Path, extra: str = "") -> None:
+    make_project(isolation, {"prod": MAIN_TF, "copy": MAIN_TF, "other": MAIN_TF}, contract=GATED + extra)
+    for name in ("prod", "copy", "other"):
+        folder = isolation / "terraform/environments" / name
+        (folder / "prod.s3.tfbackend").write_text(f'bucket = "b"\nkey = "{"prod" if name != "other" else name}/s"\n')
+
+
+def test_a_root_with_a_gated_roots_state_is_gated(isolation: Path) -> None:
+    _gated_project(isolation, '[environments.copy]\nbackend_config = "prod.s3.tfbackend"\n'
+                              '[environments.other]\nbackend_config = "prod.s3.tfbackend"\n')
+    project = contract.load(isolation)
+    assert project.environment("copy").approval_required
+    assert project.environment("copy").gated_because == "its root or state is prod's"
+    assert not project.environment("other").approval_required
+
+
+def test_undeclared_folders_fail_closed_only_where_something_is_gated(isolation: Path) -> None:
+    _gated_project(isolation)
+    project = contract.load(isolation)
+    with pytest.raises(ContractError, match="'other' is not declared in"):
+        project.check_declared(project.environment("other"))
+    project.check_declared(project.environment("prod"))
+
+
+def test_a_symlinked_environment_folder_is_refused(isolation: Path) -> None:
+    _gated_project(isolation)
+    (isolation / "terraform/environments/alias").symlink_to("prod")
+    with pytest.raises(ContractError, match="is a symlink"):
+        contract.load(isolation).environment("alias")
+
+
+def test_heads_gated_contract_wins_until_the_change_is_committed(isolation: Path) -> None:
+    import subprocess
+
+    _gated_project(isolation)
+    run = lambda *a: subprocess.run(["git", *a], cwd=isolation, check=True, capture_output=True)  # noqa: E731
+    run("init", "-q")
+    run("add", "-A")
+    run("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "x")
+    (isolation / "platform.toml").write_text(GATED.replace('"required"', '"none"'))
+    assert contract.load(isolation).environment("prod").approval_required
+    run("-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qam", "ungate prod, reviewed")
+    assert not contract.load(isolation).environment("prod").approval_required

@@ -225,3 +225,128 @@ def test_the_summary_calls_out_destroys_and_replacements() -> None:
     quiet = Console(record=True, width=200, color_system=None)
     quiet.print(summary_renderable("Plan q", ChangeSummary(add=3)))
     assert "cannot be brought back" not in quiet.export_text()
+
+
+# The binding rule's pieces, without Terraform: schema, passthrough, destroy approval,
+# the plan file's backend, the private copy, and the Terraform variables a gated run refuses.
+
+
+def test_a_manifest_of_another_format_or_shape_is_one_line(prod: contract.Environment) -> None:
+    saved = saved_plan(prod)
+    data = json.loads(saved.manifest_path.read_text())
+    for edit, problem in [
+        ({"format": 1}, "format 1, this platformctl reads format 2"),
+        ({"git_dirty": "no"}, "field 'git_dirty' is not a bool"),
+        ({"plan_file": "/etc/passwd.tfplan"}, "is not a saved plan's name"),
+        ({"plan_sha256": "abc"}, "plan_sha256 is not a sha256"),
+        ({"consumed": ["x"]}, "field 'consumed' is not a consumed"),
+    ]:
+        body = {k: v for k, v in {**data, **edit}.items() if k != "manifest_sha256"}
+        saved.manifest_path.write_text(json.dumps({**body, "manifest_sha256": gate.canonical_sha256(body)}))
+        with pytest.raises(ApprovalError, match=re.escape(problem)) as refusal:
+            gate.read(saved.manifest_path)
+        assert "\n" not in str(refusal.value)
+
+
+@pytest.mark.parametrize("args", [["-target=aws_s3_bucket.x", "-destroy"], ['-replace=a["b"]', "-refresh=false"], []])
+def test_gated_plans_take_the_options_that_only_steer(args: list[str]) -> None:
+    assert gate.check_passthrough(args, "prod") == args
+
+
+@pytest.mark.parametrize("arg", ["-lock=false", "-var=x=1", "-var", "-var-file=x.tfvars", "-target", "-target=",
+                                 "-state=x", "-backup=x", "-out=p", "-chdir=..", "-input=true"])
+def test_gated_plans_refuse_options_that_change_inputs_locking_or_output(arg: str) -> None:
+    with pytest.raises(ApprovalError, match=re.escape(f"{arg!r} is not allowed after -- for prod (gated)")):
+        gate.check_passthrough([arg], "prod")
+
+
+def test_a_deleting_plan_needs_its_destroy_approval(prod: contract.Environment) -> None:
+    saved = saved_plan(prod)  # SUMMARY: 1 destroy, 1 replace
+    with pytest.raises(ApprovalError, match="made without --allow-destroy"):
+        gate.check_destroy_allowed(saved)
+    approved = saved_plan(prod, b"other bytes", now=NOW + timedelta(minutes=1))
+    reseal(approved, destroy_approved=True)
+    approved = gate.read(approved.manifest_path)
+    gate.check_destroy_allowed(approved)
+    with pytest.raises(ApprovalError, match="approve that separately with --approve-destroy 2"):
+        gate.check_destroy_approval(approved, None)
+    with pytest.raises(ApprovalError, match="does not match plan"):
+        gate.check_destroy_approval(approved, "1")
+    gate.check_destroy_approval(approved, "2")
+    gate.check_destroy_approval(approved, approved.sha256[:12])
+    gate.check_deletion_count(approved, "2\n")
+    with pytest.raises(ApprovalError, match="Typed '3', not 2"):
+        gate.check_deletion_count(approved, "3")
+
+
+def _protobuf_field(number: int, payload: bytes) -> bytes:
+    tag = (number << 3) | 2
+    return bytes([tag]) + bytes([len(payload)]) + payload
+
+
+def test_the_backend_is_read_from_the_plan_file_bytes() -> None:
+    import io
+    import zipfile
+
+    from platformctl import planfile
+
+    config = (b"\x82\xa6bucket\xadstate-bucket1\xa3key\xb6prod/terraform.tfstate")  # msgpack map
+    backend = (_protobuf_field(1, b"s3") + _protobuf_field(2, _protobuf_field(1, config))
+               + _protobuf_field(3, b"default"))
+    plan = b"\x08\x03" + _protobuf_field(13, backend)  # version = 3, then the backend
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("tfplan", plan)
+    found = planfile.read_backend(buffer.getvalue(), "p.tfplan")
+    assert (found.type, found.workspace, found.setting("bucket"), found.setting("key")) == (
+        "s3", "default", "state-bucket1", "prod/terraform.tfstate")
+    with pytest.raises(ApprovalError, match="is not a Terraform plan file platformctl can read"):
+        planfile.read_backend(b"not a zip", "p.tfplan")
+
+
+def test_the_private_copy_is_what_terraform_gets(prod: contract.Environment) -> None:
+    saved = saved_plan(prod)
+    with gate.stage(saved) as staged:
+        assert staged.path.read_bytes() == b"plan bytes" and staged.path.parent.stat().st_mode & 0o777 == 0o700
+        saved.plan_path.write_bytes(b"swapped")  # changes nothing for the copy
+        staged.verify()
+        staged.path.chmod(0o600)
+        staged.path.write_bytes(b"tampered")
+        with pytest.raises(ApprovalError, match="private copy of the plan changed before apply"):
+            staged.verify()
+    assert not staged.path.parent.exists()
+
+
+def test_terraform_variables_that_change_a_gated_run_are_refused() -> None:
+    from platformctl import gated_env
+
+    gated_env.refuse_overrides({"TF_LOG": "debug", "TF_IN_AUTOMATION": "1", "TF_PLUGIN_CACHE_DIR": "/x",
+                                "TF_TOKEN_app_terraform_io": "t", "PATH": "/bin"}, "prod")
+    for variable in ("TF_DISABLE_PLUGIN_TLS", "TF_SKIP_PROVIDER_VERIFY", "TF_SOMETHING_NEW",
+                     "TF_CLI_ARGS", "TF_CLI_ARGS_apply", "TF_WORKSPACE", "TF_DATA_DIR", "TF_CLI_CONFIG_FILE",
+                     "TERRAFORM_CONFIG", "TF_REATTACH_PROVIDERS", "TF_VAR_x",
+                     "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE"):
+        with pytest.raises(ApprovalError, match=f"^{variable} is set: "):
+            gated_env.refuse_overrides({variable: "x"}, "prod")
+
+
+def test_ci_s_readonly_lock_file_for_init_is_allowed() -> None:
+    from platformctl import gated_env
+
+    gated_env.refuse_overrides({"TF_CLI_ARGS_init": "-lockfile=readonly"}, "prod")
+    with pytest.raises(ApprovalError, match=r"^TF_CLI_ARGS_init is set"):
+        gated_env.refuse_overrides({"TF_CLI_ARGS_init": "-lockfile=readonly -backend-config=bucket=x"}, "prod")
+
+
+def test_module_folders_include_what_init_recorded(isolation: Path) -> None:
+    from platformctl import inputs
+
+    root = isolation / "root"
+    (root / ".terraform/modules").mkdir(parents=True)
+    (isolation / "elsewhere").mkdir()
+    (isolation / "elsewhere/main.tf").write_text("# what plan really reads\n")
+    (root / "main.tf").write_text('module "m" {\n  source = "./m"\n}\n')
+    (root / "m").mkdir()
+    (root / ".terraform/modules/modules.json").write_text(json.dumps(
+        {"Modules": [{"Key": "", "Source": "", "Dir": "."}, {"Key": "m", "Source": "./m", "Dir": "../elsewhere"}]}))
+    assert inputs.module_folders(root) == sorted([(isolation / "elsewhere").resolve(), (root / "m").resolve()])

@@ -28,6 +28,16 @@ Approve = Annotated[str | None, typer.Option(
 AllowDestroy = Annotated[bool, typer.Option(
     "--allow-destroy", help="Required to destroy a gated environment (you still type its name).",
 )]
+PlanAllowDestroy = Annotated[bool, typer.Option(
+    "--allow-destroy",
+    help="Gated environments: allow this plan to delete or replace resources (recorded in its manifest; apply "
+    "then asks for the number of deletions, or --approve-destroy in CI).",
+)]
+ApproveDestroy = Annotated[str | None, typer.Option(
+    "--approve-destroy", metavar="COUNT",
+    help="Gated environments, with --approve (CI): approve the plan's deletions by their number "
+    "(or its sha256 prefix).",
+)]
 
 
 def init(ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault: NoVault = False,
@@ -54,6 +64,7 @@ def plan(
         "--detailed-exitcode/--no-detailed-exitcode",
         help="Exit 2 when there are changes, as terraform plan -detailed-exitcode (the default; CI relies on it).",
     )] = True,
+    allow_destroy: PlanAllowDestroy = False,
     no_vault: NoVault = False,
     profile: Profile = None,
 ) -> None:
@@ -67,7 +78,7 @@ def plan(
         code = plan_every_environment(ctx)
     else:
         env = context.environment(environment or DEFAULT_ENVIRONMENT)
-        outcome = operations.plan(context, env, out, passthrough(ctx))
+        outcome = operations.plan(context, env, out, passthrough(ctx), allow_destroy=allow_destroy)
         output = state(ctx).output
         human = None
         if outcome.saved is not None:
@@ -109,6 +120,7 @@ def apply(
     plan_file: Annotated[Path | None, typer.Argument(help="A saved plan to apply exactly.", show_default=False)] = None,
     yes: Yes = False,
     approve: Approve = None,
+    approve_destroy: ApproveDestroy = None,
     no_vault: NoVault = False,
     profile: Profile = None,
 ) -> None:
@@ -123,7 +135,7 @@ def apply(
             state(ctx).output.warn(warning)
     saved = operations.apply(
         context, env, plan_file, auto_approve=yes, extra=passthrough(ctx), approve=approve,
-        confirm=make_confirm(state(ctx).output),
+        confirm=make_confirm(state(ctx).output), approve_destroy=approve_destroy,
     )
     result: dict[str, object] = {"command": "apply", "environment": env.name, "exit_code": 0}
     if saved is not None:  # gated environments: the plan applied, and its manifest
