@@ -218,7 +218,8 @@ def test_plan_all_table_matches_terraform_show(cli, isolation: Path, real_engine
                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Three environments: one applied then changed (1 change, 1 destroy), one fresh (2 to add), one
     gated (saved for review as `plan prod` would). Every count equals `terraform show -json` of that plan."""
-    contract = '[environments.gated]\napproval = "required"\n'
+    # Every folder declared: where one environment is gated, an undeclared one fails closed.
+    contract = '[environments.applied]\n[environments.fresh]\n[environments.gated]\napproval = "required"\n'
     make_project(isolation, {"applied": DEMO, "fresh": DEMO, "gated": DEMO}, contract=contract)
     (isolation / ".gitignore").write_text(".platformctl/\n.terraform/\n*.tfstate*\n.terraform.lock.hcl\n")
     git_commit(isolation)
