@@ -19,16 +19,17 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from platformctl import credentials, emulator, exit_codes, hcl, operations
+from platformctl import credentials, emulator, exit_codes, files, hcl, operations
 from platformctl.contract import Environment, Project
 from platformctl.emulator import LogProgress, Progress
 from platformctl.errors import ContractError, EmulatorError, PlatformctlError, TerraformFailed
@@ -320,27 +321,82 @@ def _state_path(environment: Environment) -> Path:
     return environment.directory / STATE_FILE
 
 
-def _state_resource_count(environment: Environment) -> int:
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def _state_problem(state: Any) -> str | None:
+    """What makes parsed JSON something other than a Terraform state platformctl can read."""
+    if not isinstance(state, dict):
+        return f"it holds {_json_kind(state)}, not an object"
+    resources = state.get("resources", [])
+    if not isinstance(resources, list):
+        return f"`resources` is {_json_kind(resources)}, not a list"
+    for index, resource in enumerate(resources):
+        if not isinstance(resource, dict):
+            return f"resources[{index}] is {_json_kind(resource)}, not an object"
+        instances = resource.get("instances", [])
+        if not isinstance(instances, list):
+            return f"resources[{index}].instances is {_json_kind(instances)}, not a list"
+    outputs = state.get("outputs", {})
+    if not isinstance(outputs, dict):
+        return f"`outputs` is {_json_kind(outputs)}, not an object"
+    output = outputs.get(RESOURCES_OUTPUT)
+    if output is not None and not (isinstance(output, dict) and isinstance(output.get("value") or {}, dict)):
+        return f"outputs.{RESOURCES_OUTPUT} is not an object with a `value` object"
+    return None
+
+
+def _load_state(environment: Environment) -> dict[str, Any] | None:
+    """The local terraform.tfstate, None when there is none; a one-line error naming the file
+    (which stays as it is) when it is unreadable or not a state."""
+    path = _state_path(environment)
     try:
-        state = json.loads(_state_path(environment).read_text())
-    except (OSError, ValueError):
-        return 0
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise PlatformctlError(f"Cannot read {path} ({reason}): fix it, then run the command again.") from exc
+    if not text.strip():
+        return None
+    try:
+        state = json.loads(text)
+    except ValueError as exc:
+        problem: str | None = f"not JSON: {exc}"
+    else:
+        problem = _state_problem(state)
+    if problem is not None:
+        raise PlatformctlError(
+            f"{path} is not a Terraform state ({problem}); it was left as it is: restore it from "
+            f"{STATE_FILE}.backup or .platformctl/backups, or move it aside, then run the command again."
+        )
+    return dict(state)
+
+
+def _state_resource_count(environment: Environment) -> int:
+    state = _load_state(environment) or {}
     return sum(len(r.get("instances", [])) for r in state.get("resources", []))
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path, what: str) -> dict[str, Any] | None:
+    """One of platformctl's own JSON records: None when absent, a one-line error when it is not
+    a JSON object."""
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return None
-    return data if isinstance(data, dict) else None
+    except (OSError, ValueError) as exc:
+        data = exc
+    if not isinstance(data, dict):
+        detail = str(data) if isinstance(data, Exception) else f"it holds {_json_kind(data)}, not an object"
+        raise PlatformctlError(f"{path} ({what}) is unreadable ({detail}): delete it, then run the command again.")
+    return data
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    partial.replace(path)
+    files.atomic_write(path, json.dumps(data, indent=2) + "\n")
 
 
 def _stale(project: Project, environment: Environment, record: emulator.Record) -> bool:
@@ -349,7 +405,7 @@ def _stale(project: Project, environment: Environment, record: emulator.Record) 
     Without a note of which start it belongs to (state from `platformctl apply local`), the
     state is trusted: Terraform's refresh drops what no longer exists.
     """
-    applied = _read_json(_applied_path(project, environment))
+    applied = _read_json(_applied_path(project, environment), "which emulator start the local state belongs to")
     return applied is not None and applied.get("start_id") != record.start_id
 
 
@@ -437,7 +493,10 @@ def ensure_initialized(ctx: Context, environment: Environment, tf: Terraform) ->
     """`init` unless .terraform is initialized for the same lock file and modules; True if run."""
     record = _init_path(ctx.project, environment)
     fingerprint = _init_fingerprint(ctx, environment)
-    known = _read_json(record)
+    try:
+        known = _read_json(record, "init fingerprint")
+    except PlatformctlError:
+        known = None  # a cache: init again, which rewrites it
     initialized = (environment.directory / ".terraform").is_dir()
     if initialized and known is not None and known.get("fingerprint") == fingerprint:
         return False
@@ -451,7 +510,7 @@ def platform_resources(environment: Environment, tf: Terraform | None = None) ->
     """Output `platform_resources`. With the default local backend it is read straight from
     terraform.tfstate, saving a Terraform start (half a second) on every `up` and `status`;
     with any other backend (.terraform/terraform.tfstate records it), `terraform output`."""
-    state = _read_json(_state_path(environment))
+    state = _load_state(environment)
     if tf is None or (state is not None and not (environment.directory / ".terraform" / STATE_FILE).exists()):
         output = ((state or {}).get("outputs") or {}).get(RESOURCES_OUTPUT) or {}
         return dict(output.get("value") or {})
@@ -475,6 +534,30 @@ class Timer:
 
     def total(self) -> dict[str, float]:
         return {**self.seconds, "total": round(time.perf_counter() - self._start, 3)}
+
+
+def root_lock(project: Project, environment: Environment) -> AbstractContextManager[None]:
+    """Held by `up` and `down` from the emulator's start to the end of the apply: a second one
+    refuses at once instead of racing the first for the emulator and the state."""
+    return files.locked(project.state_dir / f"{environment.name}.lock",
+                        what=f"{environment.name} (a `platformctl up` or `down` of it is running)")
+
+
+def check_writable(project: Project, environment: Environment) -> None:
+    """Every folder `up` and `down` write in, tried before anything starts or is applied."""
+    folders = (project.state_dir, emulator.folder(project), project.state_dir / "plans" / environment.name,
+               _init_path(project, environment).parent, project.state_dir / "backups", environment.directory)
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, probe = tempfile.mkstemp(dir=folder, prefix=".platformctl-write-check-")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as exc:
+            raise PlatformctlError(
+                f"Cannot write in {folder} ({exc.strerror or exc}): nothing was started or applied; make it a "
+                "writable folder, then run the command again."
+            ) from exc
 
 
 def emulated_environment(ctx: Context, name: str) -> Environment:
@@ -530,7 +613,14 @@ def up(ctx: Context, name: str, *, requested: str | None = None, port: int | Non
     environment = emulated_environment(ctx, name)
     timer = Timer()
     check_endpoints(environment)
+    check_writable(project, environment)
+    with root_lock(project, environment):
+        return _up(ctx, environment, requested=requested, port=port, timeout=timeout, progress=progress, timer=timer)
 
+
+def _up(ctx: Context, environment: Environment, *, requested: str | None, port: int | None,
+        timeout: float | None, progress: Progress, timer: Timer) -> UpOutcome:
+    project = ctx.project
     with timer.step("emulator"):
         running = emulator.ensure_running(
             project, environment, requested=requested, port=port, progress=progress, timeout=timeout
@@ -622,8 +712,14 @@ def down(ctx: Context, name: str, *, force: bool = False, destroy: bool = False,
     (it keeps them in memory), so Terraform's destroy runs only when `destroy` asks, or
     when the emulator stays (not ours) or may persist (LocalStack)."""
     progress = progress or LogProgress()
-    project = ctx.project
     environment = emulated_environment(ctx, name)
+    check_writable(ctx.project, environment)
+    with root_lock(ctx.project, environment):
+        return _down(ctx, environment, force=force, destroy=destroy)
+
+
+def _down(ctx: Context, environment: Environment, *, force: bool, destroy: bool) -> DownOutcome:
+    project = ctx.project
     timer = Timer()
     messages: list[str] = []
     destroyed = False
