@@ -219,8 +219,11 @@ _REFUSED_PROVIDER_ARGUMENTS = (
 )
 
 
-def _needed_services(types: set[str]) -> dict[str, list[str]]:
+def _needed_services(types: set[str], config: dict[str, Any]) -> dict[str, list[str]]:
     needed: dict[str, list[str]] = {"sts": ["the provider's account check"]}
+    if config.get("skip_requesting_account_id") is not True:
+        # When STS fails, the provider looks its account up with iam:GetUser and iam:ListRoles.
+        needed["iam"] = ["the provider's account lookup"]
     for resource_type in sorted(types):
         needed.setdefault(service_of(resource_type), []).append(resource_type)
     return needed
@@ -297,12 +300,11 @@ def check_endpoints(environment: Environment) -> None:
     _check_backends(environment, scan)
     if not scan.types and not scan.providers:
         return  # nothing here talks to AWS
-    needed = _needed_services(scan.types)
     if not any("alias" not in config for _, config in scan.providers):
         # The provider's default configuration: no endpoints at all.
         scan.providers.insert(0, (environment.directory / "providers.tf", {}))
     for tf, config in scan.providers:
-        _check_provider(environment, tf, config, needed)
+        _check_provider(environment, tf, config, _needed_services(scan.types, config))
 
 
 # --- files platformctl keeps for the local environment -----------------------------------
