@@ -616,6 +616,7 @@ def up(ctx: Context, name: str, *, requested: str | None = None, port: int | Non
     timer = Timer()
     check_endpoints(environment)
     check_writable(project, environment)
+    _load_state(environment)  # a state of the wrong shape is refused before anything starts
     with root_lock(project, environment):
         return _up(ctx, environment, requested=requested, port=port, timeout=timeout, progress=progress, timer=timer)
 
