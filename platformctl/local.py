@@ -812,8 +812,8 @@ def _checker(kind: str, session: Any, endpoint: str, region: str) -> Callable[[s
     """A call that raises when the resource does not exist, returning a short detail."""
     from botocore.config import Config
 
-    config = Config(
-        connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}, s3={"addressing_style": "path"}
+    config = Config(  # proxies={}: the shell's HTTP(S)_PROXY never sits between us and the emulator
+        connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}, s3={"addressing_style": "path"}, proxies={}
     )
 
     def client(service: str) -> Any:
