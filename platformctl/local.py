@@ -550,15 +550,22 @@ def check_writable(project: Project, environment: Environment) -> None:
     folders = (project.state_dir, emulator.folder(project), project.state_dir / "plans" / environment.name,
                _init_path(project, environment).parent, project.state_dir / "backups", environment.directory)
     for folder in folders:
+        # The folder, or the nearest parent that exists (nothing is created here): a file or a
+        # dangling symlink in the way is refused as surely as a folder that refuses writes.
+        existing = folder
+        while not existing.exists() and not existing.is_symlink() and existing != existing.parent:
+            existing = existing.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            handle, probe = tempfile.mkstemp(dir=folder, prefix=".platformctl-write-check-")
+            if not existing.is_dir():
+                what = "a dangling symlink" if existing.is_symlink() and not existing.exists() else "a file"
+                raise NotADirectoryError(20, f"{what}, not a folder")
+            handle, probe = tempfile.mkstemp(dir=existing, prefix=".platformctl-write-check-")
             os.close(handle)
             os.unlink(probe)
         except OSError as exc:
             raise PlatformctlError(
-                f"Cannot write in {folder} ({exc.strerror or exc}): nothing was started or applied; make it a "
-                "writable folder, then run the command again."
+                f"Cannot write in {folder} ({existing}: {exc.strerror or exc}): nothing was started or applied; "
+                "make it a writable folder, then run the command again."
             ) from exc
 
 
