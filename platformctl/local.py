@@ -433,9 +433,11 @@ _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
 
 def _shell_overrides() -> list[str]:
-    """Terraform variables of the shell that could change an emulated run's endpoint."""
+    """Terraform variables of the shell that could change an emulated run's endpoint, or hide
+    the installed modules (TF_DATA_DIR) from the endpoint guard."""
     return sorted(name for name in os.environ
-                  if name.startswith("TF_CLI_ARGS") or name.upper() == f"TF_VAR_{ENDPOINT_VARIABLE}".upper())
+                  if name.startswith("TF_CLI_ARGS") or name == "TF_DATA_DIR"
+                  or name.upper() == f"TF_VAR_{ENDPOINT_VARIABLE}".upper())
 
 
 def isolate(tf: Terraform, environment: Environment, endpoint: str) -> Terraform:
@@ -454,6 +456,9 @@ def isolate(tf: Terraform, environment: Environment, endpoint: str) -> Terraform
     tf.env.update(dict.fromkeys(dropped))
     tf.env.update(dict.fromkeys(_PROXY_VARIABLES, NOWHERE_PROXY))
     tf.init_env = {name: os.environ.get(name) for name in _PROXY_VARIABLES}
+    # Again before each plan/apply/destroy: init may have fetched modules the first check
+    # could not read yet.
+    tf.guard = lambda: check_endpoints(environment)
     return point_at(tf, environment, endpoint)
 
 

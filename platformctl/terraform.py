@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,9 @@ class Terraform:
     pinned: dict[str, str] = field(default_factory=dict)
     # Overrides of `env` for `init` alone (which may download providers and modules).
     init_env: dict[str, str | None] = field(default_factory=dict)
+    # Run before every command that reads variables (after init fetched any module): raises
+    # to refuse, e.g. the emulated root's endpoint guard.
+    guard: Callable[[], None] | None = None
 
     def env_for(self, command: str) -> dict[str, str | None]:
         return {**self.env, **self.init_env} if command == "init" else self.env
@@ -56,6 +59,8 @@ class Terraform:
         if not self.interactive and command in ("init", "plan", "apply", "destroy", "import", "refresh"):
             flags.append("-input=false")
         pinned: list[str] = []
+        if self.guard is not None and command in _VARIABLE_COMMANDS:
+            self.guard()
         if self.pinned and command in _VARIABLE_COMMANDS:
             saved = _saved_plan_arg(args, self.workdir) if command == "apply" else None
             if saved is not None:

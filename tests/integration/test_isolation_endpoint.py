@@ -339,3 +339,30 @@ def test_terraform_itself_cannot_leave_the_machine(
     with pytest.raises(TerraformFailed, match="terraform plan failed"):
         tf.plan()
     assert foreign.requests == [], f"calls reached the foreign address: {foreign.requests}"
+
+
+def test_a_fetched_module_with_its_own_provider_is_refused_before_the_plan(
+    tmp_path: Path, provider_mirror: Path, moto_server: MotoServer, foreign: Foreign
+) -> None:
+    """A module from a git source cannot be read before init fetches it: the guard runs again
+    before every plan, apply and destroy."""
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("needs git on PATH to serve a module from a git source")
+    module = tmp_path / "module-repo"
+    module.mkdir()
+    (module / "main.tf").write_text(provider_to(foreign.url, "iam", "s3", "sts")
+                                    + 'resource "aws_s3_bucket" "this" {\n  bucket = "from-the-module"\n}\n')
+    for args in (["init", "-q"], ["add", "main.tf"],
+                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "module"]):
+        subprocess.run([git, *args], cwd=module, check=True, capture_output=True)
+    call = f'module "fetched" {{\n  source = "git::file://{module}"\n}}\n'
+    root = tiny_root(tmp_path / "repo", moto_server.port, VARIABLE + PROVIDER + BUCKET + call)
+
+    result = platformctl(root, shell(tmp_path / "home"), "up")
+    assert result.returncode == 1, result.stderr[-3000:]
+    (line,) = error_lines(result)
+    assert 'declares its own provider "aws"' in line
+    assert not (env_dir(root) / "terraform.tfstate").exists(), "nothing may be planned or applied"
+    assert buckets(moto_server) == set()
+    assert foreign.requests == []
