@@ -32,28 +32,37 @@ from platformctl import process
 from platformctl.contract import Environment, parse_duration
 from platformctl.errors import CredentialsError, PlatformctlError
 
-# Every variable through which the AWS SDKs and the provider pick up real credentials or
-# a real endpoint. Removed from terraform's environment for emulated runs.
+# The variables the AWS SDKs and the Terraform AWS provider read (botocore's configprovider and
+# credentials modules, the AWS SDKs and Tools reference "Environment variables list", the
+# provider's "Environment Variables" section; legacy names included). For emulated runs the
+# rule is wider than this list: every AWS_* variable of the shell is dropped (`scrubbed_env`),
+# and only the ones platformctl sets come back. The list names them for the reader and the tests.
 AMBIENT_AWS_VARIABLES = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CREDENTIAL_EXPIRATION",
-    "AWS_VAULT",
-    "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_CONFIG_FILE",
-    "AWS_ENDPOINT_URL",
+    # credentials and who to be
+    "AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY",
+    "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION", "AWS_ACCOUNT_ID",
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_VAULT", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_LOGIN_CACHE_DIRECTORY",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    # files that hold profiles, credentials and endpoint_url
+    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CREDENTIAL_FILE", "AWS_SDK_LOAD_CONFIG",
+    "AWS_DATA_PATH",
+    # where calls go
+    "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CA_BUNDLE",
+    "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
+    "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_ENDPOINT_DISCOVERY_ENABLED",
+    "AWS_ENABLE_ENDPOINT_DISCOVERY", "AWS_ACCOUNT_ID_ENDPOINT_MODE", "AWS_S3_USE_ARN_REGION",
+    "AWS_S3_DISABLE_MULTIREGION_ACCESS_POINTS", "AWS_DISABLE_HOST_PREFIX_INJECTION",
+    "AWS_SIGV4A_SIGNING_REGION_SET", "AWS_CSM_ENABLED", "AWS_CSM_HOST", "AWS_CSM_PORT", "AWS_CSM_CLIENT_ID",
+    # the instance metadata service
+    "AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    "AWS_EC2_METADATA_V1_DISABLED", "AWS_IMDS_USE_IPV6", "AWS_METADATA_SERVICE_TIMEOUT",
+    "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
 )
+# Hosts the emulator answers on: never through a proxy.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "localhost.localstack.cloud")
+_PROXY_BYPASS = ("NO_PROXY", "no_proxy")
 
 # Not a secret: the emulators accept any key, and these are the documented dummy values.
 EMULATOR_ACCESS_KEY = "test"
@@ -69,24 +78,44 @@ class Credentials:
     description: str = "ambient AWS credentials"
 
 
+def scrubbed_env(overrides: dict[str, str | None] | None = None) -> dict[str, str | None]:
+    """Overrides that remove every AWS_* variable of this shell (the listed ones even when not
+    set now, so a later os.environ cannot bring one back), then apply `overrides`."""
+    names = {*AMBIENT_AWS_VARIABLES, *(name for name in os.environ if name.upper().startswith("AWS_"))}
+    result: dict[str, str | None] = dict.fromkeys(sorted(names))
+    result.update(overrides or {})
+    return result
+
+
+def no_proxy_for(*hosts: str) -> dict[str, str]:
+    """NO_PROXY/no_proxy that keep the loopback hosts (and `hosts`) off any HTTP(S)_PROXY or
+    ALL_PROXY of the shell, keeping what the shell already excluded."""
+    current = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
+    entries = [e.strip() for e in current.split(",") if e.strip()]
+    for host in (*LOOPBACK_HOSTS, *hosts):
+        if host and host not in entries:
+            entries.append(host)
+    value = ",".join(entries)
+    return dict.fromkeys(_PROXY_BYPASS, value)
+
+
 def emulator_env(region: str | None) -> dict[str, str | None]:
-    """Terraform's environment for an emulated run: no real credential survives."""
-    overrides: dict[str, str | None] = {name: None for name in AMBIENT_AWS_VARIABLES}
-    overrides.update({name: None for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")})
-    overrides.update(
-        {
-            "AWS_ACCESS_KEY_ID": EMULATOR_ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": EMULATOR_ACCESS_KEY,
-            # An empty config file, so no profile in ~/.aws/config can inject credentials.
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
-    )
+    """The environment of anything that talks to the emulator (Terraform, boto3, moto): no
+    AWS_* variable of the shell survives, fake credentials, no config files, no metadata
+    service, and no proxy between us and the loopback emulator."""
+    overrides: dict[str, str | None] = {
+        "AWS_ACCESS_KEY_ID": EMULATOR_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": EMULATOR_ACCESS_KEY,
+        # Empty files, so no profile, credential or endpoint_url in ~/.aws can play a part.
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        **no_proxy_for(),
+    }
     if region:
         overrides["AWS_REGION"] = region
         overrides["AWS_DEFAULT_REGION"] = region
-    return overrides
+    return scrubbed_env(overrides)
 
 
 VAULT_ENV = "AWS_VAULT"

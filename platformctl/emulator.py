@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from platformctl import process
+from platformctl import files, process
 from platformctl.contract import Environment, Project
 from platformctl.credentials import EMULATOR_ACCOUNT_ID, emulator_env
 from platformctl.errors import EmulatorError, PlatformctlError
@@ -125,11 +125,17 @@ def load_record(project: Project) -> Record | None:
 
 
 def save_record(project: Project, record: Record) -> None:
-    path = record_path(project)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(record.as_dict(), indent=2) + "\n")
-    partial.replace(path)
+    files.atomic_write(record_path(project), json.dumps(record.as_dict(), indent=2) + "\n")
+
+
+def lock_path(project: Project) -> Path:
+    """Beside the emulator's folder, not in it: `forget` removes the folder."""
+    return project.state_dir / "emulator.lock"
+
+
+def record_lock(project: Project) -> contextlib.AbstractContextManager[None]:
+    """The lock every start, reuse and stop of the emulator holds around its record."""
+    return files.locked(lock_path(project), what="the local emulator")
 
 
 def forget(project: Project) -> None:
@@ -169,10 +175,17 @@ class Probe:
         return self.listening and self.kind is None
 
 
-def _get_json(url: str, timeout: float) -> Any:
+def _open(request: Any, timeout: float) -> Any:
+    """urlopen without any proxy: HTTP(S)_PROXY or ALL_PROXY of the shell must not route a
+    call to the loopback emulator (urllib would, without NO_PROXY)."""
     import urllib.request  # here, not at the top: `platformctl --help` never needs it
 
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our own loopback URL
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return opener.open(request, timeout=timeout)
+
+
+def _get_json(url: str, timeout: float) -> Any:
+    with _open(url, timeout) as response:
         return json.loads(response.read() or b"null")
 
 
@@ -403,7 +416,7 @@ def _configure_moto(endpoint: str, docker_answers: bool) -> None:
         f"{endpoint}/moto-api/config", data=body, method="POST", headers={"Content-Type": "application/json"}
     )
     with contextlib.suppress(OSError):
-        urllib.request.urlopen(request, timeout=PROBE_TIMEOUT).close()  # noqa: S310 - our own loopback URL
+        _open(request, PROBE_TIMEOUT).close()
 
 
 def start(project: Project, environment: Environment, kind: str, port: int, *,
@@ -412,12 +425,18 @@ def start(project: Project, environment: Environment, kind: str, port: int, *,
     if not _port_bindable(port):
         raise port_taken(port)
     log_file = folder(project) / f"{kind}.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    if log_file.is_file() and log_file.stat().st_size:
-        # One start per log (old output would confuse the reading of a failure), but keep
-        # the last one: it may say why the previous emulator died.
-        log_file.replace(log_file.with_name(f"{kind}.previous.log"))
-    log_file.write_text("")
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        if log_file.is_file() and log_file.stat().st_size:
+            # One start per log (old output would confuse the reading of a failure), but keep
+            # the last one: it may say why the previous emulator died.
+            log_file.replace(log_file.with_name(f"{kind}.previous.log"))
+        log_file.write_text("")
+    except OSError as exc:
+        raise EmulatorError(
+            f"Cannot write the emulator's log {log_file} ({exc.strerror or exc}): make {folder(project)} a "
+            "writable folder, then run the command again."
+        ) from exc
     if kind == MOTO:
         _check_moto_installed()
         child = process.spawn_detached(
@@ -495,8 +514,15 @@ class Running:
 def ensure_running(project: Project, environment: Environment, *, requested: str | None = None,
                    port: int | None = None, progress: Progress | None = None,
                    timeout: float | None = None) -> Running:
-    """Reuse the emulator that answers, or start the chosen one."""
-    progress = progress or LogProgress()
+    """Reuse the emulator that answers, or start the chosen one (under the record's lock, so
+    two processes never both start one and the loser never overwrites the winner's record)."""
+    with record_lock(project):
+        return _ensure_running(project, environment, requested=requested, port=port,
+                               progress=progress or LogProgress(), timeout=timeout)
+
+
+def _ensure_running(project: Project, environment: Environment, *, requested: str | None, port: int | None,
+                    progress: Progress, timeout: float | None) -> Running:
     record = load_record(project)
     if record is not None:
         if healthy(record):
@@ -601,6 +627,11 @@ def _stop_external(kind: str, port: int) -> bool:
 
 def stop(project: Project, environment: Environment, *, force: bool = False) -> Stopped:
     """Stop the emulator platformctl started (another one only with force); forget it."""
+    with record_lock(project):
+        return _stop(project, environment, force=force)
+
+
+def _stop(project: Project, environment: Environment, *, force: bool) -> Stopped:
     record = load_record(project)
     if record is None:
         found = probe(environment.emulator_port)

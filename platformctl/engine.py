@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformctl import cache, process, versions
+from platformctl import cache, credentials, process, providers, versions
 from platformctl.errors import EngineError
 
 FORCE_ENV = "PLATFORMCTL_TERRAFORM"
@@ -123,8 +123,13 @@ def _is_version_manager_shim(path: str) -> bool:
         return True
 
 
+def probe_env() -> dict[str, str | None]:
+    """The probe's environment: no AWS_* variable, no checkpoint call, no extra arguments."""
+    return credentials.scrubbed_env({**providers.NO_CHECKPOINT, "TF_CLI_ARGS": None, "TF_CLI_ARGS_version": None})
+
+
 def _run_probe(argv: tuple[str, ...]) -> str:
-    result = process.capture([*argv, "version", "-json"], timeout=60)
+    result = process.capture([*argv, "version", "-json"], env=probe_env(), timeout=60)
     if result.returncode != 0:
         raise EngineError(
             f"{process.describe(argv)} failed to report its version (exit {result.returncode}): "

@@ -19,15 +19,17 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from platformctl import credentials, emulator, exit_codes, hcl, operations
+from platformctl import credentials, emulator, exit_codes, files, hcl, operations
 from platformctl.contract import Environment, Project
 from platformctl.emulator import LogProgress, Progress
 from platformctl.errors import ContractError, EmulatorError, PlatformctlError, TerraformFailed
@@ -93,15 +95,45 @@ def _module_dirs(root: Path) -> dict[str, Path]:
     manifest = root / ".terraform" / "modules" / "modules.json"
     try:
         modules = json.loads(manifest.read_text()).get("Modules", [])
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         return {}
-    return {m["Key"]: root / m["Dir"] for m in modules if m.get("Key") and m.get("Dir")}
+    return {m["Key"]: root / m["Dir"] for m in modules if isinstance(m, dict) and m.get("Key") and m.get("Dir")}
 
 
-def aws_types_used(root: Path) -> set[str]:
-    """Every aws_* resource and data-source type (that calls an API) the root and its modules use."""
+@dataclass
+class _Scan:
+    """What an emulated root and the modules it calls say about where calls go."""
+
+    types: set[str] = field(default_factory=set)
+    # (file, config) of every provider "aws" block: the root's, its aliases, override files.
+    providers: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
+    module_providers: list[Path] = field(default_factory=list)
+    backends: list[tuple[Path, str, dict[str, Any]]] = field(default_factory=list)
+    remote_states: list[tuple[Path, str]] = field(default_factory=list)
+    declares_endpoint: bool = False
+
+
+def _configuration_files(folder: Path) -> list[Path]:
+    """The .tf files Terraform reads in a folder; JSON configuration is refused, since the
+    endpoint guard reads HCL only."""
+    json_files = sorted(folder.glob("*.tf.json"))
+    if json_files:
+        raise ContractError(
+            f"{json_files[0]} is JSON configuration, which platformctl cannot check for an emulated "
+            "environment: write it as .tf (HCL)."
+        )
+    return sorted(folder.glob("*.tf"))
+
+
+def _blocks(parsed: dict[str, Any], kind: str) -> Iterator[tuple[str, Any]]:
+    for block in parsed.get(kind, []) or []:
+        if isinstance(block, dict):
+            yield from block.items()
+
+
+def _scan(root: Path) -> _Scan:
     installed = _module_dirs(root)
-    found: set[str] = set()
+    scan = _Scan()
     seen: set[Path] = set()
 
     def walk(folder: Path, key: str) -> None:
@@ -109,69 +141,170 @@ def aws_types_used(root: Path) -> set[str]:
         if folder in seen:
             return
         seen.add(folder)
-        for tf in sorted(folder.glob("*.tf")):
+        for tf in _configuration_files(folder):
             parsed = hcl.load(tf)
             for kind in ("resource", "data"):
-                for block in parsed.get(kind, []):
-                    found.update(
-                        t for t in block
-                        if t.startswith("aws_") and not (kind == "data" and t in _OFFLINE_DATA_SOURCES)
-                    )
-            for block in parsed.get("module", []):
-                for name, call in block.items():
-                    source = str(call.get("source", ""))
-                    child_key = f"{key}.{name}" if key else name
-                    if source.startswith(("./", "../")):
-                        walk(folder / source, child_key)
-                    elif child_key in installed:  # a registry or git module, once init fetched it
-                        walk(installed[child_key], child_key)
+                for name, body in _blocks(parsed, kind):
+                    if name.startswith("aws_") and not (kind == "data" and name in _OFFLINE_DATA_SOURCES):
+                        scan.types.add(name)
+                    if kind == "data" and name == "terraform_remote_state":
+                        for config in (body or {}).values() if isinstance(body, dict) else ():
+                            backend = str((config or {}).get("backend", "")) if isinstance(config, dict) else ""
+                            if backend != "local":
+                                scan.remote_states.append((tf, backend))
+            for name, config in _blocks(parsed, "provider"):
+                if name != "aws":
+                    continue
+                if key:
+                    scan.module_providers.append(tf)
+                else:
+                    scan.providers.append((tf, config if isinstance(config, dict) else {}))
+            if not key:
+                for name, _body in _blocks(parsed, "variable"):
+                    scan.declares_endpoint |= name == ENDPOINT_VARIABLE
+                for terraform_block in parsed.get("terraform", []) or []:
+                    if not isinstance(terraform_block, dict):
+                        continue
+                    if "cloud" in terraform_block:
+                        scan.backends.append((tf, "cloud", {}))
+                    for backend in terraform_block.get("backend", []) or []:
+                        for kind, config in (backend.items() if isinstance(backend, dict) else ()):
+                            scan.backends.append((tf, kind, config if isinstance(config, dict) else {}))
+            for name, call in _blocks(parsed, "module"):
+                source = str((call or {}).get("source", "")) if isinstance(call, dict) else ""
+                child_key = f"{key}.{name}" if key else name
+                if source.startswith(("./", "../")):
+                    walk(folder / source, child_key)
+                elif child_key in installed:  # a registry or git module, once init fetched it
+                    walk(installed[child_key], child_key)
 
     walk(root, "")
-    return found
+    return scan
 
 
-def _points_at_emulator(environment: Environment, value: Any) -> bool:
-    if value == f"${{var.{ENDPOINT_VARIABLE}}}":
-        return True  # platformctl sets it to the emulator's endpoint (TF_VAR_emulator_endpoint)
-    resolved = hcl.resolve(environment.directory, value)
-    if not isinstance(resolved, str) or "://" not in resolved:
+def aws_types_used(root: Path) -> set[str]:
+    """Every aws_* resource and data-source type (that calls an API) the root and its modules use."""
+    return _scan(root).types
+
+
+def declares_endpoint_variable(environment: Environment) -> bool:
+    """Whether the root declares var.emulator_endpoint (so `-var` may set it)."""
+    return _scan(environment.directory).declares_endpoint
+
+
+def is_loopback_url(value: Any) -> bool:
+    """A literal http(s) URL whose host is this machine (no interpolation, no user part)."""
+    if not isinstance(value, str) or "${" in value:
         return False
-    host = resolved.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
-    return host in _LOOPBACK
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or parts.username is not None or parts.password is not None:
+        return False
+    return (parts.hostname or "") in {h.strip("[]") for h in _LOOPBACK}
 
 
-def check_endpoints(environment: Environment) -> None:
-    """Refuse a local provider block that leaves a service the platform uses without an
-    emulator endpoint: the provider would send those calls to real AWS."""
-    types = aws_types_used(environment.directory)
-    provider = environment.provider
-    if not types and not provider:
-        return  # nothing here talks to AWS
+def _points_at_emulator(value: Any) -> bool:
+    # var.emulator_endpoint of the root is set by platformctl, last on the command line.
+    return value == f"${{var.{ENDPOINT_VARIABLE}}}" or is_loopback_url(value)
+
+
+# Provider arguments that send calls through another host, or read a profile (and its
+# endpoint_url) platformctl does not control.
+_REFUSED_PROVIDER_ARGUMENTS = (
+    "http_proxy", "https_proxy", "profile", "shared_config_files", "shared_credentials_files",
+    "ec2_metadata_service_endpoint", "custom_ca_bundle",
+)
+
+
+def _needed_services(types: set[str], config: dict[str, Any]) -> dict[str, list[str]]:
     needed: dict[str, list[str]] = {"sts": ["the provider's account check"]}
+    if config.get("skip_requesting_account_id") is not True:
+        # When STS fails, the provider looks its account up with iam:GetUser and iam:ListRoles.
+        needed["iam"] = ["the provider's account lookup"]
     for resource_type in sorted(types):
         needed.setdefault(service_of(resource_type), []).append(resource_type)
+    return needed
+
+
+def _check_provider(environment: Environment, tf: Path, config: dict[str, Any],
+                    needed: dict[str, list[str]]) -> None:
+    alias = config.get("alias")
+    where = f'provider "aws"{f" (alias {alias})" if alias else ""} in {environment.directory}'
+    refused = [name for name in _REFUSED_PROVIDER_ARGUMENTS if config.get(name) not in (None, "", [])]
+    if refused:
+        raise ContractError(
+            f"{where} sets {', '.join(refused)} ({tf.name}): an emulated environment talks to the emulator "
+            f"directly, with its own credentials; remove {'them' if len(refused) > 1 else 'it'}."
+        )
     endpoints: dict[str, Any] = {}
-    for block in provider.get("endpoints", []) or []:
+    for block in config.get("endpoints", []) or []:
         if isinstance(block, dict):
             endpoints.update(block)
-    missing, elsewhere = [], []
+    missing = []
     for service, users in sorted(needed.items()):
-        keys = [k for k in _ENDPOINT_ALIASES.get(service, (service,)) if endpoints.get(k)]
-        if not keys:
+        if not any(endpoints.get(k) for k in _ENDPOINT_ALIASES.get(service, (service,))):
             missing.append(f"{service} ({', '.join(users[:2])}{', ...' if len(users) > 2 else ''})")
-        elif not _points_at_emulator(environment, endpoints[keys[0]]):
-            elsewhere.append(f"{keys[0]} = {endpoints[keys[0]]}")
-    where = f'provider "aws" in {environment.directory}'
     if missing:
         raise ContractError(
             f"{where} has no endpoint for {'; '.join(missing)}: add them to its endpoints block "
             f"(= var.{ENDPOINT_VARIABLE}) so {environment.name} can never reach real AWS."
         )
+    # Every endpoint it sets, used or not: a resource may pick any of them.
+    elsewhere = [f"{key} = {value}" for key, value in sorted(endpoints.items())
+                 if value not in (None, "") and not _points_at_emulator(value)]
     if elsewhere:
         raise ContractError(
             f"{where} points {', '.join(elsewhere)} away from the emulator: use var.{ENDPOINT_VARIABLE} "
             f"so {environment.name} can never reach real AWS."
         )
+
+
+def _check_backends(environment: Environment, scan: _Scan) -> None:
+    for tf, kind, config in scan.backends:
+        if kind == "local":
+            continue
+        endpoints: dict[str, Any] = {}
+        for block in config.get("endpoints", []) or []:
+            if isinstance(block, dict):
+                endpoints.update(block)
+        if kind == "s3" and all(is_loopback_url(endpoints.get(k)) for k in ("s3", "sts")) and (
+            not config.get("dynamodb_table") or is_loopback_url(endpoints.get("dynamodb"))
+        ):
+            continue
+        raise ContractError(
+            f'{tf} configures backend "{kind}" for {environment.name}, which would keep its state outside the '
+            "emulator: remove it (emulated roots keep local state), or point an s3 backend's endpoints "
+            "(s3, sts) at the emulator."
+        )
+    for tf, backend in scan.remote_states:
+        raise ContractError(
+            f'{tf} reads terraform_remote_state from backend "{backend}" in {environment.name}: an emulated '
+            "environment reads only local state; remove it."
+        )
+
+
+def check_endpoints(environment: Environment) -> None:
+    """Refuse an emulated root that could send any call anywhere but the emulator: every
+    provider "aws" block (aliases and override files included) must give every service the
+    platform uses an endpoint that is var.emulator_endpoint or a loopback URL; modules bring
+    no provider of their own; no proxy, profile or remote backend of its own."""
+    scan = _scan(environment.directory)
+    if scan.module_providers:
+        raise ContractError(
+            f'{scan.module_providers[0]} declares its own provider "aws": for {environment.name} a module '
+            "takes its provider from the root (whose endpoints platformctl checks); remove the block."
+        )
+    _check_backends(environment, scan)
+    if not scan.types and not scan.providers:
+        return  # nothing here talks to AWS
+    if not any("alias" not in config for _, config in scan.providers):
+        # The provider's default configuration: no endpoints at all.
+        scan.providers.insert(0, (environment.directory / "providers.tf", {}))
+    for tf, config in scan.providers:
+        _check_provider(environment, tf, config, _needed_services(scan.types, config))
 
 
 # --- files platformctl keeps for the local environment -----------------------------------
@@ -190,27 +323,82 @@ def _state_path(environment: Environment) -> Path:
     return environment.directory / STATE_FILE
 
 
-def _state_resource_count(environment: Environment) -> int:
+def _json_kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def _state_problem(state: Any) -> str | None:
+    """What makes parsed JSON something other than a Terraform state platformctl can read."""
+    if not isinstance(state, dict):
+        return f"it holds {_json_kind(state)}, not an object"
+    resources = state.get("resources", [])
+    if not isinstance(resources, list):
+        return f"`resources` is {_json_kind(resources)}, not a list"
+    for index, resource in enumerate(resources):
+        if not isinstance(resource, dict):
+            return f"resources[{index}] is {_json_kind(resource)}, not an object"
+        instances = resource.get("instances", [])
+        if not isinstance(instances, list):
+            return f"resources[{index}].instances is {_json_kind(instances)}, not a list"
+    outputs = state.get("outputs", {})
+    if not isinstance(outputs, dict):
+        return f"`outputs` is {_json_kind(outputs)}, not an object"
+    output = outputs.get(RESOURCES_OUTPUT)
+    if output is not None and not (isinstance(output, dict) and isinstance(output.get("value") or {}, dict)):
+        return f"outputs.{RESOURCES_OUTPUT} is not an object with a `value` object"
+    return None
+
+
+def _load_state(environment: Environment) -> dict[str, Any] | None:
+    """The local terraform.tfstate, None when there is none; a one-line error naming the file
+    (which stays as it is) when it is unreadable or not a state."""
+    path = _state_path(environment)
     try:
-        state = json.loads(_state_path(environment).read_text())
-    except (OSError, ValueError):
-        return 0
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise PlatformctlError(f"Cannot read {path} ({reason}): fix it, then run the command again.") from exc
+    if not text.strip():
+        return None
+    try:
+        state = json.loads(text)
+    except ValueError as exc:
+        problem: str | None = f"not JSON: {exc}"
+    else:
+        problem = _state_problem(state)
+    if problem is not None:
+        raise PlatformctlError(
+            f"{path} is not a Terraform state ({problem}); it was left as it is: restore it from "
+            f"{STATE_FILE}.backup or .platformctl/backups, or move it aside, then run the command again."
+        )
+    return dict(state)
+
+
+def _state_resource_count(environment: Environment) -> int:
+    state = _load_state(environment) or {}
     return sum(len(r.get("instances", [])) for r in state.get("resources", []))
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path, what: str) -> dict[str, Any] | None:
+    """One of platformctl's own JSON records: None when absent, a one-line error when it is not
+    a JSON object."""
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return None
-    return data if isinstance(data, dict) else None
+    except (OSError, ValueError) as exc:
+        data = exc
+    if not isinstance(data, dict):
+        detail = str(data) if isinstance(data, Exception) else f"it holds {_json_kind(data)}, not an object"
+        raise PlatformctlError(f"{path} ({what}) is unreadable ({detail}): delete it, then run the command again.")
+    return data
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    partial.replace(path)
+    files.atomic_write(path, json.dumps(data, indent=2) + "\n")
 
 
 def _stale(project: Project, environment: Environment, record: emulator.Record) -> bool:
@@ -219,7 +407,7 @@ def _stale(project: Project, environment: Environment, record: emulator.Record) 
     Without a note of which start it belongs to (state from `platformctl apply local`), the
     state is trusted: Terraform's refresh drops what no longer exists.
     """
-    applied = _read_json(_applied_path(project, environment))
+    applied = _read_json(_applied_path(project, environment), "which emulator start the local state belongs to")
     return applied is not None and applied.get("start_id") != record.start_id
 
 
@@ -237,9 +425,57 @@ def _move_state_aside(project: Project, environment: Environment) -> Path:
 # --- terraform, fast when nothing changed ------------------------------------------------
 
 
+# Where every proxied request of an emulated Terraform run goes: nowhere (a closed loopback
+# port). The emulator is on loopback, which is never proxied (NO_PROXY), so anything that
+# would leave this machine for AWS fails to connect instead.
+NOWHERE_PROXY = "http://127.0.0.1:1"
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+
+
+def _shell_overrides() -> list[str]:
+    """Terraform variables of the shell that could change an emulated run's endpoint, or hide
+    the installed modules (TF_DATA_DIR) from the endpoint guard."""
+    return sorted(name for name in os.environ
+                  if name.startswith("TF_CLI_ARGS") or name == "TF_DATA_DIR"
+                  or name.upper() == f"TF_VAR_{ENDPOINT_VARIABLE}".upper())
+
+
+def isolate(tf: Terraform, environment: Environment, endpoint: str) -> Terraform:
+    """Make `tf` an emulated run that can reach nothing but the emulator at `endpoint`.
+
+    The endpoint is a loopback URL, and the last -var of every command that reads variables
+    (nothing overrides that); TF_CLI_ARGS* and TF_VAR_emulator_endpoint of the shell are
+    dropped; every AWS_* is gone (credentials.emulator_env); HTTP(S)_PROXY point nowhere for
+    everything but init, with the loopback hosts in NO_PROXY.
+    """
+    check_endpoints(environment)
+    dropped = _shell_overrides()
+    if dropped:
+        log.warning("%s: ignoring %s from the shell: %s talks only to its emulator", environment.name,
+                    ", ".join(dropped), environment.name)
+    tf.env.update(dict.fromkeys(dropped))
+    tf.env.update(dict.fromkeys(_PROXY_VARIABLES, NOWHERE_PROXY))
+    tf.init_env = {name: os.environ.get(name) for name in _PROXY_VARIABLES}
+    # Again before each plan/apply/destroy: init may have fetched modules the first check
+    # could not read yet.
+    tf.guard = lambda: check_endpoints(environment)
+    return point_at(tf, environment, endpoint)
+
+
+def point_at(tf: Terraform, environment: Environment, endpoint: str) -> Terraform:
+    """Pin the root's var.emulator_endpoint to `endpoint`, a loopback URL, kept off any proxy."""
+    if not is_loopback_url(endpoint):
+        raise EmulatorError(
+            f"The emulator endpoint {endpoint!r} is not a loopback URL: platformctl only talks to an emulator on "
+            f"this machine; run `platformctl down {environment.name}` and `platformctl up {environment.name}`."
+        )
+    tf.env.update(credentials.no_proxy_for(urlsplit(endpoint).hostname or ""))
+    tf.pinned = {ENDPOINT_VARIABLE: endpoint} if declares_endpoint_variable(environment) else {}
+    return tf
+
+
 def _terraform(ctx: Context, environment: Environment, endpoint: str) -> Terraform:
-    tf = ctx.terraform_for(environment)  # fake credentials, endpoints checked
-    tf.env[f"TF_VAR_{ENDPOINT_VARIABLE}"] = endpoint  # the emulator this run uses, recorded or not
+    tf = point_at(ctx.terraform_for(environment), environment, endpoint)  # the emulator this run uses
     # stdout carries the resource table (or --json); Terraform's progress goes to stderr.
     tf.human_to_stderr = True
     return tf
@@ -264,7 +500,10 @@ def ensure_initialized(ctx: Context, environment: Environment, tf: Terraform) ->
     """`init` unless .terraform is initialized for the same lock file and modules; True if run."""
     record = _init_path(ctx.project, environment)
     fingerprint = _init_fingerprint(ctx, environment)
-    known = _read_json(record)
+    try:
+        known = _read_json(record, "init fingerprint")
+    except PlatformctlError:
+        known = None  # a cache: init again, which rewrites it
     initialized = (environment.directory / ".terraform").is_dir()
     if initialized and known is not None and known.get("fingerprint") == fingerprint:
         return False
@@ -278,7 +517,7 @@ def platform_resources(environment: Environment, tf: Terraform | None = None) ->
     """Output `platform_resources`. With the default local backend it is read straight from
     terraform.tfstate, saving a Terraform start (half a second) on every `up` and `status`;
     with any other backend (.terraform/terraform.tfstate records it), `terraform output`."""
-    state = _read_json(_state_path(environment))
+    state = _load_state(environment)
     if tf is None or (state is not None and not (environment.directory / ".terraform" / STATE_FILE).exists()):
         output = ((state or {}).get("outputs") or {}).get(RESOURCES_OUTPUT) or {}
         return dict(output.get("value") or {})
@@ -302,6 +541,37 @@ class Timer:
 
     def total(self) -> dict[str, float]:
         return {**self.seconds, "total": round(time.perf_counter() - self._start, 3)}
+
+
+def root_lock(project: Project, environment: Environment) -> AbstractContextManager[None]:
+    """Held by `up` and `down` from the emulator's start to the end of the apply: a second one
+    refuses at once instead of racing the first for the emulator and the state."""
+    return files.locked(project.state_dir / f"{environment.name}.lock",
+                        what=f"{environment.name} (a `platformctl up` or `down` of it is running)")
+
+
+def check_writable(project: Project, environment: Environment) -> None:
+    """Every folder `up` and `down` write in, tried before anything starts or is applied."""
+    folders = (project.state_dir, emulator.folder(project), project.state_dir / "plans" / environment.name,
+               _init_path(project, environment).parent, project.state_dir / "backups", environment.directory)
+    for folder in folders:
+        # The folder, or the nearest parent that exists (nothing is created here): a file or a
+        # dangling symlink in the way is refused as surely as a folder that refuses writes.
+        existing = folder
+        while not existing.exists() and not existing.is_symlink() and existing != existing.parent:
+            existing = existing.parent
+        try:
+            if not existing.is_dir():
+                what = "a dangling symlink" if existing.is_symlink() and not existing.exists() else "a file"
+                raise NotADirectoryError(20, f"{what}, not a folder")
+            handle, probe = tempfile.mkstemp(dir=existing, prefix=".platformctl-write-check-")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as exc:
+            raise PlatformctlError(
+                f"Cannot write in {folder} ({existing}: {exc.strerror or exc}): nothing was started or applied; "
+                "make it a writable folder, then run the command again."
+            ) from exc
 
 
 def emulated_environment(ctx: Context, name: str) -> Environment:
@@ -357,7 +627,15 @@ def up(ctx: Context, name: str, *, requested: str | None = None, port: int | Non
     environment = emulated_environment(ctx, name)
     timer = Timer()
     check_endpoints(environment)
+    check_writable(project, environment)
+    _load_state(environment)  # a state of the wrong shape is refused before anything starts
+    with root_lock(project, environment):
+        return _up(ctx, environment, requested=requested, port=port, timeout=timeout, progress=progress, timer=timer)
 
+
+def _up(ctx: Context, environment: Environment, *, requested: str | None, port: int | None,
+        timeout: float | None, progress: Progress, timer: Timer) -> UpOutcome:
+    project = ctx.project
     with timer.step("emulator"):
         running = emulator.ensure_running(
             project, environment, requested=requested, port=port, progress=progress, timeout=timeout
@@ -449,8 +727,14 @@ def down(ctx: Context, name: str, *, force: bool = False, destroy: bool = False,
     (it keeps them in memory), so Terraform's destroy runs only when `destroy` asks, or
     when the emulator stays (not ours) or may persist (LocalStack)."""
     progress = progress or LogProgress()
-    project = ctx.project
     environment = emulated_environment(ctx, name)
+    check_writable(ctx.project, environment)
+    with root_lock(ctx.project, environment):
+        return _down(ctx, environment, force=force, destroy=destroy)
+
+
+def _down(ctx: Context, environment: Environment, *, force: bool, destroy: bool) -> DownOutcome:
+    project = ctx.project
     timer = Timer()
     messages: list[str] = []
     destroyed = False
@@ -540,8 +824,8 @@ def _checker(kind: str, session: Any, endpoint: str, region: str) -> Callable[[s
     """A call that raises when the resource does not exist, returning a short detail."""
     from botocore.config import Config
 
-    config = Config(
-        connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}, s3={"addressing_style": "path"}
+    config = Config(  # proxies={}: the shell's HTTP(S)_PROXY never sits between us and the emulator
+        connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}, s3={"addressing_style": "path"}, proxies={}
     )
 
     def client(service: str) -> Any:

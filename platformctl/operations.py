@@ -88,16 +88,14 @@ class Context:
     def terraform_for(self, environment: Environment) -> Terraform:
         creds = self.credentials(environment)
         log.info("%s: %s, %s", environment.name, self.engine.describe(), creds.description)
-        env = dict(creds.env)
+        tf = self.terraform(environment.directory, dict(creds.env), creds.prefix)
         if environment.is_emulated:
-            # Every endpoint of an emulated root points at var.emulator_endpoint: make it the
-            # emulator platformctl recorded (`up --port` may have moved it), and refuse a
-            # provider block that would send any service the root uses to real AWS.
+            # Local never reaches AWS: the endpoint is the emulator platformctl recorded (`up
+            # --port` may have moved it), pinned with -var; see local.isolate.
             from platformctl import emulator, local
 
-            local.check_endpoints(environment)
-            env[f"TF_VAR_{local.ENDPOINT_VARIABLE}"] = emulator.current_endpoint(self.project, environment)
-        return self.terraform(environment.directory, env, creds.prefix)
+            local.isolate(tf, environment, emulator.current_endpoint(self.project, environment))
+        return tf
 
     def account_guard(self, environment: Environment) -> str | None:
         """STS check that the caller is the environment's account: real environments with an

@@ -15,8 +15,12 @@ from pathlib import Path
 
 from platformctl.cache import user_cache_dir
 from platformctl.errors import ProviderMirrorError
+from platformctl.files import atomic_write
 
 MIRROR_ENV = "PLATFORMCTL_PROVIDER_MIRROR"
+# Terraform's version and security-bulletin check (checkpoint-api.hashicorp.com) runs at the
+# start of every command unless this is set: no run of platformctl's phones home.
+NO_CHECKPOINT = {"CHECKPOINT_DISABLE": "1"}
 
 
 def plugin_cache_dir() -> Path:
@@ -73,16 +77,14 @@ def write_cli_config(mirror: Path, state_dir: Path) -> Path:
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     path = state_dir / f"terraformrc-{digest}.tfrc"
     if not path.exists():
-        state_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        atomic_write(path, text)
     return path
 
 
 def terraform_env(mirror_setting: str | None, state_dir: Path) -> dict[str, str | None]:
-    """Environment overrides that make Terraform use the shared cache and the mirror."""
-    overrides: dict[str, str | None] = {"TF_PLUGIN_CACHE_DIR": str(plugin_cache_dir())}
+    """Environment overrides every Terraform run gets: no checkpoint call, the shared plugin
+    cache, and the mirror."""
+    overrides: dict[str, str | None] = {**NO_CHECKPOINT, "TF_PLUGIN_CACHE_DIR": str(plugin_cache_dir())}
     mirror = mirror_from(mirror_setting)
     if mirror is not None:
         overrides["TF_CLI_CONFIG_FILE"] = str(write_cli_config(mirror, state_dir))

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from platformctl import process
 from platformctl.engine import Engine
-from platformctl.errors import TerraformFailed
+from platformctl.errors import PlatformctlError, TerraformFailed
 
 STDERR_FD = 2
+# Commands that read root variables from the command line (-var). init, output, show and
+# validate do not; `apply PLANFILE` may not (the plan carries its variables).
+_VARIABLE_COMMANDS = ("plan", "apply", "destroy", "refresh")
+# apply's flags that take no value of their own (`-flag` alone, or `-flag=value`).
+_APPLY_FLAGS_WITHOUT_VALUE = ("-auto-approve", "-compact-warnings", "-json", "-no-color", "-destroy",
+                              "-refresh-only", "-lock", "-input", "-refresh")
 
 
 def automation_env() -> dict[str, str | None]:
@@ -49,6 +55,19 @@ class Terraform:
     # Send Terraform's human output to stderr (when stdout carries --json results).
     human_to_stderr: bool = False
     interactive: bool = field(default_factory=process.stdin_is_tty)
+    # Root variables platformctl decides (the emulated root's endpoint): passed as the last
+    # -var of every command that reads variables, Terraform's highest precedence, so no
+    # tfvars, auto.tfvars, -var-file, TF_VAR_ or TF_CLI_ARGS can change them; a saved plan
+    # is applied only when `show -json` says it was made with the same values.
+    pinned: dict[str, str] = field(default_factory=dict)
+    # Overrides of `env` for `init` alone (which may download providers and modules).
+    init_env: dict[str, str | None] = field(default_factory=dict)
+    # Run before every command that reads variables (after init fetched any module): raises
+    # to refuse, e.g. the emulated root's endpoint guard.
+    guard: Callable[[], None] | None = None
+
+    def env_for(self, command: str) -> dict[str, str | None]:
+        return {**self.env, **self.init_env} if command == "init" else self.env
 
     def argv(self, command: str, *args: str) -> list[str]:
         flags: list[str] = []
@@ -56,7 +75,29 @@ class Terraform:
             flags.append("-no-color")
         if not self.interactive and command in ("init", "plan", "apply", "destroy", "import", "refresh"):
             flags.append("-input=false")
-        return [*self.prefix, *self.engine.argv, command, *flags, *args]
+        pinned: list[str] = []
+        if self.guard is not None and command in _VARIABLE_COMMANDS:
+            self.guard()
+        if self.pinned and command in _VARIABLE_COMMANDS:
+            saved = _saved_plan_arg(args, self.workdir) if command == "apply" else None
+            if saved is not None:
+                self.verify_saved_plan(saved)
+            else:
+                pinned = [f"-var={name}={value}" for name, value in self.pinned.items()]
+        return [*self.prefix, *self.engine.argv, command, *flags, *args, *pinned]
+
+    def verify_saved_plan(self, plan_file: Path) -> None:
+        """Refuse a saved plan made with other values of the pinned variables."""
+        if not self.pinned:
+            return
+        variables = self.show_plan(plan_file).get("variables") or {}
+        for name, wanted in self.pinned.items():
+            found = (variables.get(name) or {}).get("value") if isinstance(variables, dict) else None
+            if found != wanted:
+                raise PlatformctlError(
+                    f"Plan {plan_file} was made with {name} = {found!r}, not {wanted!r}: platformctl applies "
+                    f"nothing it did not point at the emulator; plan again with platformctl."
+                )
 
     def run(self, command: str, *args: str) -> int:
         """Run attached to the terminal; returns Terraform's exit code."""
@@ -67,7 +108,8 @@ class Terraform:
             sys.stderr.flush()
             stdout = STDERR_FD
         return process.stream(
-            self.argv(command, *args), env=self.env, cwd=self.workdir, stdout=stdout, name=self.engine.name
+            self.argv(command, *args), env=self.env_for(command), cwd=self.workdir, stdout=stdout,
+            name=self.engine.name,
         )
 
     def check(self, command: str, *args: str) -> None:
@@ -80,7 +122,7 @@ class Terraform:
             )
 
     def capture_json(self, command: str, *args: str, allow_failure: bool = False) -> Any:
-        result = process.capture(self.argv(command, *args), env=self.env, cwd=self.workdir)
+        result = process.capture(self.argv(command, *args), env=self.env_for(command), cwd=self.workdir)
         if result.returncode != 0 and not (allow_failure and result.stdout.strip()):
             detail = _error_line(result.stderr or result.stdout)
             raise TerraformFailed(f"terraform {command} failed in {self.workdir}: {detail}", result.returncode)
@@ -131,6 +173,24 @@ class Terraform:
 
     def show_plan(self, plan_file: Path) -> dict[str, Any]:
         return dict(self.capture_json("show", "-json", str(plan_file)))
+
+
+def _saved_plan_arg(args: Sequence[str], workdir: Path) -> Path | None:
+    """The saved plan an `apply` is given, or None for an apply that plans itself.
+
+    A saved plan is apply's one positional argument, last, after flags that carry their value
+    inline; anything else (`-var-file FILE`, `-var NAME=VALUE` as two arguments) is not one.
+    """
+    if not args or args[-1].startswith("-"):
+        return None
+    for flag in args[:-1]:
+        if not flag.startswith("-"):
+            return None
+        if "=" not in flag and flag not in _APPLY_FLAGS_WITHOUT_VALUE:
+            return None
+    path = Path(args[-1])
+    path = path if path.is_absolute() else workdir / path
+    return path if path.is_file() else None
 
 
 def _error_line(text: str) -> str:

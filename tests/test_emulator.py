@@ -37,7 +37,8 @@ variable "emulator_endpoint" {
 
 
 def provider(*services: str, extra: str = "") -> str:
-    endpoints = "\n".join(f"    {service} = var.emulator_endpoint" for service in services)
+    # iam: the provider's account lookup when STS fails.
+    endpoints = "\n".join(f"    {service} = var.emulator_endpoint" for service in (*services, "iam"))
     return (
         f'{ENDPOINT_VARIABLE}provider "aws" {{\n  region = "us-east-1"\n  allowed_account_ids = ["000000000000"]\n'
         f"  endpoints {{\n{endpoints}\n{extra}  }}\n}}\n"

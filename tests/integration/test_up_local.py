@@ -186,7 +186,7 @@ def test_up_again_changes_nothing_and_skips_init(platform: Platform) -> None:
 
 
 def test_plan_local_after_up_finds_nothing_to_do(platform: Platform) -> None:
-    """`plan local` follows the port `up` used (TF_VAR_emulator_endpoint from the record)."""
+    """`plan local` follows the port `up` used (-var emulator_endpoint from the record)."""
     result = platform.run("plan", "local")
     assert result.returncode == 0, result.stdout + result.stderr[-4000:]
 
