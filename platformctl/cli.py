@@ -112,9 +112,9 @@ def _isatty(stream: object) -> bool:
 
 
 def _register() -> None:
-    from platformctl.commands import core, local, release
+    from platformctl.commands import core, local, release, smoke
 
-    for module in (core, local, release):
+    for module in (core, local, release, smoke):
         module.register(app)
 
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from platformctl import credentials, emulator, exit_codes, hcl, operations
+from platformctl import credentials, data_path, emulator, exit_codes, hcl, operations
 from platformctl.contract import Environment, Project
 from platformctl.emulator import LogProgress, Progress
 from platformctl.errors import ContractError, EmulatorError, PlatformctlError, TerraformFailed
@@ -398,9 +398,8 @@ def up(ctx: Context, name: str, *, requested: str | None = None, port: int | Non
         progress.note(f"No changes: {environment.name} is up to date.")
     with timer.step("outputs"):
         resources = platform_resources(environment, tf)
-    notes = []
-    if record.kind == emulator.MOTO and not record.lambda_code_runs and resources.get("functions"):
-        notes.append(LAMBDA_NOTE)
+    stub = record.kind == emulator.MOTO and not record.lambda_code_runs
+    notes = data_path.up_notes(environment.name, record.kind, record.endpoint, resources, LAMBDA_NOTE if stub else None)
     return UpOutcome(environment.name, record, running.message, recovered, changed, resources, timer.total(),
                      tuple(notes))
 
@@ -515,6 +514,7 @@ class StatusOutcome:
     emulator: emulator.Status
     resources: tuple[ResourceStatus, ...]
     applied: bool
+    mappings: tuple[data_path.MappingStatus, ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -528,6 +528,7 @@ class StatusOutcome:
             "applied": self.applied,
             "emulator": self.emulator.as_dict(),
             "resources": [r.as_dict() for r in self.resources],
+            "event_source_mappings": [m.as_dict() for m in self.mappings],
         }
 
 
@@ -627,10 +628,13 @@ def status(ctx: Context, name: str) -> StatusOutcome:
     resources = platform_resources(environment)
     if emulator_status.healthy:
         checked = check_resources(resources, emulator_status.endpoint, environment.region or "us-east-1")
+        mappings = data_path.emulated_mappings(emulator_status.endpoint, environment.region, resources)
     else:
+        mappings = []
         checked = [
             ResourceStatus(kind, item, None, "emulator not running")
             for plural, kind in _PLURAL_TO_KIND.items()
             for item in resources.get(plural) or []
         ]
-    return StatusOutcome(environment.name, emulator_status, tuple(checked), applied=True)
+    return StatusOutcome(environment.name, emulator_status, tuple(checked), applied=True,
+                         mappings=tuple(mappings))

@@ -80,6 +80,7 @@ class MappingState:
     batches: int = 0
     records: int = 0
     sent_to_destination: int = 0
+    polling: bool = False  # every shard has its worker, at its starting position
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,6 +90,7 @@ class MappingState:
                 "state": self.state, "last_processing_result": self.last_processing_result,
                 "last_batch": asdict(self.last_batch) if self.last_batch else None,
                 "batches": self.batches, "records": self.records, "sent_to_destination": self.sent_to_destination,
+                "polling": self.polling,
             }
 
 
@@ -426,6 +428,8 @@ class Poller(threading.Thread):
                     worker = ShardWorker(backend, esm, shard, state, new_shard=known)
                     self.workers[key] = worker
                     worker.start()
+            with state.lock:
+                state.polling = True
         for key in [key for key in self.workers if key not in seen]:
             self.workers.pop(key).stop()
         with _states_lock:

@@ -468,6 +468,7 @@ def install(argv: list[str] | None = None) -> None:
         return
     _State.installed = True
     atexit.register(_stop_children)
-    from platformctl.emulators import moto_esm
+    from platformctl.emulators import moto_esm, moto_s3_policy
 
+    moto_s3_policy.install()  # the functions' own writes to the data lake
     moto_esm.install()
