@@ -108,7 +108,7 @@ def targets(outputs: dict[str, Any], clients: Clients, environment: str) -> Targ
         try:
             config = lambda_client.get_function_configuration(FunctionName=str(function))
             variables = dict((config.get("Environment") or {}).get("Variables") or {})
-            mappings = lambda_client.list_event_source_mappings(FunctionName=str(function))["EventSourceMappings"]
+            mappings = mappings_of(lambda_client, str(function))
             stream_from_mapping = next((m["EventSourceArn"].rsplit("/", 1)[-1] for m in mappings
                                         if ":kinesis:" in m.get("EventSourceArn", "")), None)
         except Exception as exc:  # noqa: BLE001 - botocore's errors: the outputs may still be enough
@@ -131,6 +131,19 @@ def targets(outputs: dict[str, Any], clients: Clients, environment: str) -> Targ
 
 
 # --- event source mappings, for status ----------------------------------------------------
+
+
+def mappings_of(lambda_client: Any, function: str) -> list[dict[str, Any]]:
+    """The event source mappings of a function (by name or ARN). Every mapping, filtered
+    here: moto matches the FunctionName filter only against what the mapping was created
+    with (Terraform gives the ARN), where AWS accepts either."""
+    found = []
+    for page in lambda_client.get_paginator("list_event_source_mappings").paginate():
+        for mapping in page.get("EventSourceMappings", []):
+            arn = str(mapping.get("FunctionArn", ""))
+            if function in (arn, arn.split(":function:", 1)[-1].split(":", 1)[0]):
+                found.append(mapping)
+    return found
 
 
 @dataclass(frozen=True)
@@ -184,14 +197,14 @@ def mapping_statuses(clients: Clients, functions: list[str]) -> list[MappingStat
     found = []
     for function in functions:
         try:
-            mappings = lambda_client.list_event_source_mappings(FunctionName=function)["EventSourceMappings"]
+            mappings = mappings_of(lambda_client, function)
         except Exception as exc:  # noqa: BLE001 - botocore's errors become the row's state
             found.append(MappingStatus(function, "-", "unknown", type(exc).__name__))
             continue
         for mapping in mappings:
             extra = server.get(str(mapping.get("UUID")), {})
             found.append(MappingStatus(
-                function, str(mapping.get("EventSourceArn", "")).rsplit(":", 1)[-1], str(mapping.get("State", "")),
+                function, str(mapping.get("EventSourceArn", "")).rsplit(":", 1)[-1].split("/", 1)[-1], str(mapping.get("State", "")),
                 str(mapping.get("LastProcessingResult") or extra.get("last_processing_result") or "-"),
                 extra.get("last_batch"), extra.get("records"), extra.get("sent_to_destination"),
             ))

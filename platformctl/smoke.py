@@ -127,7 +127,7 @@ def invalid_event(run_id: str) -> dict[str, Any]:
             "status": "PLACED", "source": SOURCE, "smoke_run_id": run_id}
 
 
-def _mentions(text: str, needle: str) -> bool:
+def mentions(text: str, needle: str) -> bool:
     """`needle` in the text, or in a base64 string inside it (Kinesis data, as queued)."""
     if needle in text:
         return True
@@ -246,7 +246,7 @@ class Watch:
                                      VisibilityTimeout=self.visibility, WaitTimeSeconds=0)
         for message in answer.get("Messages", []):
             body = str(message.get("Body", ""))
-            if _mentions(body, self.invalid_id):
+            if mentions(body, self.invalid_id):
                 self.seen.invalid_message = _parsed(body)
                 self.seen.smoke_messages.append(message["ReceiptHandle"])
             elif self._smoke_batch_failure(body):
