@@ -203,8 +203,9 @@ def mapping_statuses(clients: Clients, functions: list[str]) -> list[MappingStat
             continue
         for mapping in mappings:
             extra = server.get(str(mapping.get("UUID")), {})
+            source = str(mapping.get("EventSourceArn", "")).rsplit(":", 1)[-1].split("/", 1)[-1]
             found.append(MappingStatus(
-                function, str(mapping.get("EventSourceArn", "")).rsplit(":", 1)[-1].split("/", 1)[-1], str(mapping.get("State", "")),
+                function, source, str(mapping.get("State", "")),
                 str(mapping.get("LastProcessingResult") or extra.get("last_processing_result") or "-"),
                 extra.get("last_batch"), extra.get("records"), extra.get("sent_to_destination"),
             ))

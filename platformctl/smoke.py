@@ -196,13 +196,13 @@ class Watch:
     """Polls the bucket, the table and the queue until each holds what the run put."""
 
     def __init__(self, clients: Clients, targets: Targets, run_id: str, order_ids: list[str], invalid_id: str,
-                 sequences: set[int], started: datetime, visibility: int) -> None:
+                 puts: set[tuple[str, str]], started: datetime, visibility: int) -> None:
         self.clients = clients
         self.targets = targets
         self.run_id = run_id
         self.order_ids = order_ids
         self.invalid_id = invalid_id
-        self.sequences = sequences
+        self.puts = puts
         self.since = started - CLOCK_SKEW
         self.visibility = visibility
         self.seen = _Seen()
@@ -258,17 +258,13 @@ class Watch:
                 self.seen.other_messages.append(message["ReceiptHandle"])
 
     def _smoke_batch_failure(self, body: str) -> bool:
-        """An on-failure record (KinesisBatchInfo) of a batch of this run's records only."""
+        """An on-failure record (KinesisBatchInfo) of a batch that starts and ends with this
+        run's records (of the same shard)."""
         info = _parsed(body).get("KinesisBatchInfo")
-        if not isinstance(info, dict) or not self.sequences:
+        if not isinstance(info, dict) or not str(info.get("streamArn", "")).endswith(f"/{self.targets.stream}"):
             return False
-        try:
-            first, last = int(info["startSequenceNumber"]), int(info["endSequenceNumber"])
-        except (KeyError, TypeError, ValueError):
-            return False
-        if not str(info.get("streamArn", "")).endswith(f"/{self.targets.stream}"):
-            return False
-        return min(self.sequences) <= first and last <= max(self.sequences)
+        shard = str(info.get("shardId", ""))
+        return {(shard, str(info.get("startSequenceNumber"))), (shard, str(info.get("endSequenceNumber")))} <= self.puts
 
     def scan(self, name: str, scan: Callable[[], None]) -> None:
         try:
@@ -312,16 +308,6 @@ def _put(clients: Clients, targets: Targets, events: list[dict[str, Any]]) -> li
     return [(r["ShardId"], r["SequenceNumber"]) for r in answer["Records"]]
 
 
-def _sequence_ints(puts: list[tuple[str, str]]) -> set[int]:
-    found = set()
-    for _, sequence in puts:
-        try:
-            found.add(int(sequence))
-        except ValueError:
-            continue
-    return found
-
-
 def _describe_progress(watch: Watch, count: int) -> str:
     seen = watch.seen
     return (f"raw bucket {len(seen.in_bucket)}/{count}, orders table {len(seen.in_table)}/{count}, "
@@ -348,7 +334,7 @@ def check(clients: Clients, targets: Targets, environment: str, *, count: int = 
     puts = _put(clients, targets, [*valid, invalid])
     checks["stream"].ok, checks["stream"].seconds = True, round(time.perf_counter() - first_put, 3)
     checks["stream"].detail = f"{len(puts)} records on {len({shard for shard, _ in puts})} shard(s)"
-    watch = Watch(clients, targets, run_id, order_ids, invalid["smoke_id"], _sequence_ints(puts), started_at,
+    watch = Watch(clients, targets, run_id, order_ids, invalid["smoke_id"], set(puts), started_at,
                   visibility=int(timeout) + 30)
     deadline = first_put + timeout
     with progress.waiting(f"Waiting for {count} smoke orders to flow through {environment}") as status:
@@ -379,7 +365,8 @@ def _poll_once(watch: Watch, checks: dict[str, Check], count: int, first_put: fl
         watch.scan("orders table", watch.scan_table)
     if len(watch.seen.in_table) == count:
         held("orders table")
-    if watch.seen.invalid_message is None:
+    if watch.seen.invalid_message is None or not (checks["raw bucket"].ok and checks["orders table"].ok):
+        # Also after the invalid record: the mapping's on-failure records say why orders are missing.
         watch.scan("failure queue", watch.scan_queue)
     if watch.seen.invalid_message is not None:
         held("failure queue")

@@ -111,7 +111,8 @@ class Server:
 
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id="test",
                             aws_secret_access_key="test",
-                            config=Config(retries={"max_attempts": 1}, read_timeout=60, s3={"addressing_style": "path"}))
+                            config=Config(retries={"max_attempts": 1}, read_timeout=60,
+                                          s3={"addressing_style": "path"}))
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
@@ -249,7 +250,8 @@ def test_an_event_invoke_returns_at_once_and_the_code_still_runs(aws: Callable[[
 # --- Kinesis event source mappings -------------------------------------------------------------
 
 
-def stream_with_mapping(aws: Callable[[str], Any], *, handler: str = "handlers.store", **mapping: Any) -> dict[str, str]:
+def stream_with_mapping(aws: Callable[[str], Any], *, handler: str = "handlers.store",
+                        **mapping: Any) -> dict[str, str]:
     aws("s3").create_bucket(Bucket="landing")
     make_function(aws, "consumer", handler, variables={"BUCKET": "landing"})
     kinesis = aws("kinesis")
