@@ -240,3 +240,81 @@ def test_a_raising_function_goes_through_its_retries_to_the_on_failure_queue(
     assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 4, "the first try and maximum_retry_attempts = 3"
     assert record["responseContext"]["functionError"] == "Unhandled"
+
+
+# --- the path dev takes: real AWS, ambient credentials, no emulator record -----------------
+
+BATCH_HANDLER = '''
+import base64, json, os
+from datetime import datetime, timezone
+import boto3
+
+def handler(event, context):
+    """One NDJSON object per batch under Hive partitions, as a rewritten order_ingest may write."""
+    good, now = [], datetime.now(timezone.utc)
+    for record in event["Records"]:
+        raw = base64.b64decode(record["kinesis"]["data"])
+        order = json.loads(raw)
+        if not order.get("order_id"):
+            boto3.client("sqs").send_message(QueueUrl=os.environ["FAILURE_QUEUE_URL"], MessageBody=json.dumps(
+                {"error": "missing order_id", "record": record}))
+            continue
+        good.append(order)
+        boto3.client("dynamodb").put_item(TableName=os.environ["ORDERS_TABLE"],
+                                          Item={"order_id": {"S": order["order_id"]}})
+    if good:
+        key = f"{os.environ['RAW_PREFIX']}/dt={now:%Y-%m-%d}/hour={now:%H}/{context.aws_request_id}.ndjson"
+        boto3.client("s3").put_object(Bucket=os.environ["RAW_BUCKET"], Key=key,
+                                      Body="".join(json.dumps(o) + "\\n" for o in good).encode())
+    return {"batchItemFailures": []}
+'''
+
+
+def test_the_check_dev_runs_works_on_ambient_credentials_whatever_the_object_layout(tmp_path: Path) -> None:
+    """`python -m platformctl.smoke`, the child dev's smoke runs under aws-vault: no endpoint
+    of its own (AWS_ENDPOINT_URL stands in for real AWS here), the outputs it is given, and a
+    function that writes one NDJSON object per batch under dt=/hour= partitions."""
+    from integration.lambda_server import Server
+
+    server = Server(tmp_path)
+    try:
+        aws = server.client
+        aws("s3").create_bucket(Bucket="raw")
+        aws("dynamodb").create_table(TableName="orders", BillingMode="PAY_PER_REQUEST",
+                                     KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+                                     AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}])
+        queue = aws("sqs").create_queue(QueueName="failures")["QueueUrl"]
+        aws("kinesis").create_stream(StreamName="orders", ShardCount=2)
+        summary = aws("kinesis").describe_stream_summary(StreamName="orders")["StreamDescriptionSummary"]
+        stream_arn = summary["StreamARN"]
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("batch.py", BATCH_HANDLER)
+        role = aws("iam").create_role(RoleName="ingest", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        aws("lambda").create_function(
+            FunctionName="ingest", Runtime="python3.12", Role=role,
+            Handler="batch.handler", Code={"ZipFile": buffer.getvalue()}, Timeout=10,
+            Environment={"Variables": {"RAW_BUCKET": "raw", "RAW_PREFIX": "orders", "ORDERS_TABLE": "orders",
+                                       "FAILURE_QUEUE_URL": queue}})
+        aws("lambda").create_event_source_mapping(FunctionName="ingest", EventSourceArn=stream_arn,
+                                                  StartingPosition="TRIM_HORIZON", BatchSize=100,
+                                                  MaximumBatchingWindowInSeconds=0)
+        outputs = {"function_name": "ingest", "stream_names": {"order_events": "orders"},
+                   "bucket_names": {"raw": "raw"}, "table_names": {"orders": "orders"},
+                   "queue_urls": {"order_ingest_failures": queue}}
+        env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+        env.update(AWS_ENDPOINT_URL=server.endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
+                   AWS_CONFIG_FILE=os.devnull)
+        result = subprocess.run(
+            [sys.executable, "-m", "platformctl.smoke", "--environment", "dev", "--region", "us-east-1",
+             "--outputs", json.dumps(outputs), "--count", "4", "--timeout", "30"],
+            env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+        outcome = json.loads(result.stdout)
+        assert outcome["passed"] is True, outcome
+        assert outcome["targets"]["prefix"] == "orders"
+        assert outcome["cleanup"]["items"] == 4 and outcome["cleanup"]["objects"] >= 1
+        assert aws("s3").list_objects_v2(Bucket="raw").get("KeyCount", 0) == 0, "the run's objects are removed"
+        assert aws("dynamodb").scan(TableName="orders")["Count"] == 0
+    finally:
+        server.stop()
