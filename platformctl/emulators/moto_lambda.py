@@ -107,7 +107,7 @@ class _State:
     children: ClassVar[set[subprocess.Popen[bytes]]] = set()
     children_lock = threading.Lock()
     unpack_lock = threading.Lock()
-    sessions: ClassVar[dict[str, tuple[float, dict[str, str]]]] = {}
+    sessions: ClassVar[dict[str, tuple[float, dict[str, str], Any]]] = {}
     sessions_lock = threading.Lock()
     installed = False
 
@@ -164,14 +164,15 @@ def role_credentials(fn: Any) -> dict[str, str]:
     """An STS session of the function's execution role, issued by this moto (reused for an hour)."""
     role = str(fn.role)
     now = time.time()
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    backend = sts_backends[fn.account_id][get_partition(fn.region)]
     with _State.sessions_lock:
         cached = _State.sessions.get(role)
-        if cached and cached[0] - SESSION_MARGIN > now:
+        # Reused while valid, and while this moto still knows it (a reset forgets every session).
+        if cached and cached[0] - SESSION_MARGIN > now and cached[2] in backend.assumed_roles:
             return cached[1]
-        from moto.sts.models import sts_backends
-        from moto.utilities.utils import get_partition
-
-        backend = sts_backends[fn.account_id][get_partition(fn.region)]
         session = backend.assume_role(
             region_name=fn.region, role_session_name=str(fn.function_name)[:64], role_arn=role,
             policy="", duration=SESSION_SECONDS, external_id="",
@@ -181,7 +182,7 @@ def role_credentials(fn: Any) -> dict[str, str]:
             "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
             "AWS_SESSION_TOKEN": session.session_token,
         }
-        _State.sessions[role] = (now + SESSION_SECONDS, found)
+        _State.sessions[role] = (now + SESSION_SECONDS, found, session)
         return found
 
 

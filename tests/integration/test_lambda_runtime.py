@@ -138,6 +138,15 @@ def test_invoke_runs_the_handler_with_its_environment_context_and_role(aws: Call
     assert [m.split(" ")[0] for m in messages if m.startswith(("START", "END", "REPORT"))] == ["START", "END", "REPORT"]
 
 
+def test_after_a_reset_the_function_gets_a_session_the_new_state_knows(aws: Callable[[str], Any],
+                                                                       server: Server) -> None:
+    for _ in range(2):
+        server.reset()
+        make_function(aws, "echo", "handlers.echo")
+        result = json.loads(aws("lambda").invoke(FunctionName="echo", Payload=b"{}")["Payload"].read())
+        assert result["identity"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/echo-role/echo"
+
+
 def test_an_exception_is_an_unhandled_function_error_with_its_stack(aws: Callable[[str], Any]) -> None:
     make_function(aws, "fail", "handlers.fail")
     answer = aws("lambda").invoke(FunctionName="fail", Payload=b"{}")
