@@ -2,9 +2,11 @@
 
 `python -m platformctl.emulators.lambda_bootstrap`, started with the function's code folder
 as its working directory (so it comes first on sys.path, as LAMBDA_TASK_ROOT does on AWS),
-reads the event (JSON) from stdin, imports the handler named by _HANDLER, calls it with a
-context object like Lambda's, and writes one JSON document to the file descriptor named by
-PLATFORMCTL_RESULT_FD: {"result": ...} or {"errorType", "errorMessage", "stackTrace"}.
+is one warm execution environment: it imports the handler named by _HANDLER at its first
+invocation, then for each request line on stdin ({"request_id", "deadline_ms", "event"})
+calls it with a context object like Lambda's and writes one JSON line to the file
+descriptor named by PLATFORMCTL_RESULT_FD: {"result": ...} or {"errorType",
+"errorMessage", "stackTrace"}.
 Everything the function prints (and its logging) goes to stdout, which the server turns into
 the function's CloudWatch Logs stream. Standard library only: it runs beside the function's
 own imports and must not slow them down.
@@ -23,8 +25,7 @@ import traceback
 from typing import Any
 
 RESULT_FD_VARIABLE = "PLATFORMCTL_RESULT_FD"
-DEADLINE_VARIABLE = "PLATFORMCTL_DEADLINE_MS"
-REQUEST_ID_VARIABLE = "PLATFORMCTL_REQUEST_ID"
+END_MARKER = "\x00platformctl-invocation-end"
 
 
 class LambdaContext:
@@ -56,18 +57,20 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def _configure_logging(request_id: str) -> None:
+def _configure_logging() -> _RequestIdFilter:
     """The root logger Lambda's Python runtime sets up: every record at the function's level,
-    as `[LEVEL]\\tTIMESTAMP\\tREQUEST_ID\\tmessage`."""
+    as `[LEVEL]\\tTIMESTAMP\\tREQUEST_ID\\tmessage`. The filter carries the current request id."""
     handler = logging.StreamHandler(sys.stdout)
     formatter = logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
                                   "%Y-%m-%dT%H:%M:%S")
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
-    handler.addFilter(_RequestIdFilter(request_id))
+    request_filter = _RequestIdFilter("")
+    handler.addFilter(request_filter)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    return request_filter
 
 
 def _error(error_type: str, message: str, stack: list[str] | None = None) -> dict[str, Any]:
@@ -94,10 +97,7 @@ def _load_handler(spec: str) -> Any:
     return handler
 
 
-def _invoke(spec: str, event: Any, context: LambdaContext) -> dict[str, Any]:
-    handler = _load_handler(spec)
-    if isinstance(handler, dict):
-        return handler
+def _invoke(handler: Any, event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
         result = handler(event, context)
     except Exception as exc:  # noqa: BLE001 - whatever the function raises is its error document
@@ -113,18 +113,27 @@ def _invoke(spec: str, event: Any, context: LambdaContext) -> dict[str, Any]:
 
 
 def main() -> int:
-    result_fd = int(os.environ[RESULT_FD_VARIABLE])
-    request_id = os.environ.get(REQUEST_ID_VARIABLE, "")
-    deadline_ms = int(os.environ.get(DEADLINE_VARIABLE) or time.time() * 1000 + 3000)
-    for name in (RESULT_FD_VARIABLE, DEADLINE_VARIABLE, REQUEST_ID_VARIABLE):
-        os.environ.pop(name, None)
-    event = json.loads(sys.stdin.buffer.read() or b"{}")
-    _configure_logging(request_id)
-    outcome = _invoke(os.environ.get("_HANDLER", ""), event, LambdaContext(request_id, deadline_ms))
-    sys.stdout.flush()
-    outcome["maxRssKb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with os.fdopen(result_fd, "w") as channel:
-        json.dump(outcome, channel)
+    """Invocations, one JSON line each on stdin, until stdin closes; one answer line each on
+    the result descriptor, after the marker line that ends the invocation's output."""
+    channel = os.fdopen(int(os.environ.pop(RESULT_FD_VARIABLE)), "w")
+    request_filter = _configure_logging()
+    spec = os.environ.get("_HANDLER", "")
+    handler: Any = None
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        request_id = str(request.get("request_id", ""))
+        request_filter.request_id = request_id
+        if handler is None:
+            handler = _load_handler(spec)  # the init phase: once per execution environment
+        context = LambdaContext(request_id, int(request.get("deadline_ms") or time.time() * 1000 + 3000))
+        outcome = dict(handler) if isinstance(handler, dict) else _invoke(handler, request.get("event"), context)
+        sys.stdout.flush()
+        print(f"{END_MARKER} {request_id}", flush=True)
+        outcome["maxRssKb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        channel.write(json.dumps(outcome) + "\n")
+        channel.flush()
     return 0
 
 

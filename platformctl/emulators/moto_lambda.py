@@ -4,11 +4,13 @@ moto creates functions, but runs their code only in Docker (or answers with a st
 server runs the Python functions it hosts itself, as Lambda's Python runtime would:
 
 - the deployed zip is unpacked once per code hash (CodeSha256) into a cache folder;
-- each invocation is a child Python process (platformctl.emulators.lambda_bootstrap) in that
+- invocations run in a child Python process (platformctl.emulators.lambda_bootstrap) in that
   folder, with the function's environment variables, handler and a Lambda-like context,
   AWS credentials of an STS session of the function's role (issued by moto itself), and
-  AWS_ENDPOINT_URL pointing back at this server;
-- the timeout is enforced (the child is killed, and the invoke reports
+  AWS_ENDPOINT_URL pointing back at this server. Like Lambda's execution environments, a
+  process stays warm for the next invocation of the same code and configuration (module
+  state survives; idle ones stop after 5 minutes, changed ones at once);
+- the timeout is enforced (the process is killed, and the invoke reports
   "Task timed out after N seconds" as Lambda does);
 - what the function prints lands in CloudWatch Logs, in /aws/lambda/NAME, between START,
   END and REPORT lines;
@@ -36,6 +38,7 @@ import contextlib
 import io
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -61,6 +64,10 @@ SESSION_MARGIN = 300
 # own, or the function's).
 _INHERITED = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 _LOG_TAIL_BYTES = 4096
+# A warm execution environment nobody used for this long is stopped.
+IDLE_SECONDS = 300.0
+RESULT_FD_VARIABLE = "PLATFORMCTL_RESULT_FD"
+END_MARKER = "\x00platformctl-invocation-end"  # printed by the bootstrap after each invocation
 
 
 def _note(message: str) -> None:
@@ -101,6 +108,10 @@ class RuntimeNotSupported(Exception):
     """The function's runtime is not one this server runs (python3.x only)."""
 
 
+class InvalidRequestContent(Exception):
+    """The invoke's payload is not JSON."""
+
+
 class _State:
     endpoint = Endpoint("http://127.0.0.1:5000")
     slots = threading.BoundedSemaphore(MAX_CONCURRENT)
@@ -109,6 +120,8 @@ class _State:
     unpack_lock = threading.Lock()
     sessions: ClassVar[dict[str, tuple[float, dict[str, str], Any]]] = {}
     sessions_lock = threading.Lock()
+    pool: ClassVar[dict[tuple[Any, ...], list[Any]]] = {}
+    pool_lock = threading.Lock()
     installed = False
 
 
@@ -229,18 +242,22 @@ def _timestamp_ms() -> int:
     return int(time.time() * 1000)
 
 
-class _OutputReader(threading.Thread):
-    """Collects the child's output line by line, each with the time it arrived."""
+class _Lines(threading.Thread):
+    """Reads a stream line by line into a queue, each line with the time it arrived."""
 
     def __init__(self, stream: Any) -> None:
         super().__init__(daemon=True)
         self.stream = stream
-        self.lines: list[tuple[int, str]] = []
+        self.queue: queue.Queue[tuple[int, str] | None] = queue.Queue()
 
     def run(self) -> None:
-        for raw in iter(self.stream.readline, b""):
-            self.lines.append((_timestamp_ms(), raw.decode(errors="replace").rstrip("\n")))
-        self.stream.close()
+        try:
+            for raw in iter(self.stream.readline, b""):
+                self.queue.put((_timestamp_ms(), raw.decode(errors="replace").rstrip("\n")))
+        except (OSError, ValueError):
+            pass
+        finally:
+            self.queue.put(None)  # the stream closed: the process is gone
 
 
 def _kill(child: subprocess.Popen[bytes]) -> None:
@@ -258,62 +275,154 @@ def _spawn(task_root: Path, env: dict[str, str], write_fd: int) -> subprocess.Po
     )
 
 
-def _run_child(fn: Any, request_id: str, event: bytes,
-               log_stream: str) -> tuple[dict[str, Any], list[tuple[int, str]], float]:
-    """Run the bootstrap; (outcome document, output lines, seconds). Kills it at the timeout."""
-    task_root = code_folder(fn)
-    env = function_environment(fn, task_root, log_stream)
-    timeout = float(fn.timeout or 3)
-    started = time.monotonic()
-    env["PLATFORMCTL_REQUEST_ID"] = request_id
-    env["PLATFORMCTL_DEADLINE_MS"] = str(int(time.time() * 1000 + timeout * 1000))
-    read_fd, write_fd = os.pipe()
-    env["PLATFORMCTL_RESULT_FD"] = str(write_fd)
-    try:
-        child = _spawn(task_root, env, write_fd)
-    finally:
-        os.close(write_fd)
-    with _State.children_lock:
-        _State.children.add(child)
-    reader = _OutputReader(child.stdout)
-    reader.start()
-    result_chunks: list[bytes] = []
-    result_reader = threading.Thread(target=lambda: result_chunks.append(_read_all(read_fd)), daemon=True)
-    result_reader.start()
-    try:
-        with contextlib.suppress(BrokenPipeError, AttributeError):
-            child.stdin.write(event)  # type: ignore[union-attr]
-            child.stdin.close()  # type: ignore[union-attr]
+class ExecutionEnvironment:
+    """One warm process of a function, reused for one invocation after another as Lambda
+    reuses its execution environments (module-level state survives between invokes). It is
+    thrown away when an invocation times out or the process dies."""
+
+    def __init__(self, fn: Any, key: tuple[Any, ...]) -> None:
+        self.key = key
+        self.log_stream = _log_stream_name(fn)
+        self.function_name = str(fn.function_name)
+        task_root = code_folder(fn)
+        env = function_environment(fn, task_root, self.log_stream)
+        read_fd, write_fd = os.pipe()
+        env[RESULT_FD_VARIABLE] = str(write_fd)
         try:
-            child.wait(timeout=timeout)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            _kill(child)
-            child.wait()
-            timed_out = True
-    finally:
+            self.process = _spawn(task_root, env, write_fd)
+        finally:
+            os.close(write_fd)
+        self.output = _Lines(self.process.stdout)
+        self.results = _Lines(os.fdopen(read_fd, "rb"))
+        self.output.start()
+        self.results.start()
+        self.fresh = True
+        self.idle_since = time.monotonic()
         with _State.children_lock:
-            _State.children.discard(child)
-    seconds = time.monotonic() - started
-    reader.join(timeout=2)
-    result_reader.join(timeout=2)
-    if timed_out:
-        return {"timedOut": True}, reader.lines, seconds
-    raw = b"".join(result_chunks)
+            _State.children.add(self.process)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        _kill(self.process)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        with _State.children_lock:
+            _State.children.discard(self.process)
+
+    def invoke(self, request_id: str, event: Any, timeout: float) -> tuple[dict[str, Any], list[tuple[int, str]]]:
+        """(outcome document, the output lines of this invocation). Kills itself at the timeout."""
+        deadline = time.monotonic() + timeout
+        request = {"request_id": request_id, "deadline_ms": int(time.time() * 1000 + timeout * 1000), "event": event}
+        try:
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")  # type: ignore[union-attr]
+            self.process.stdin.flush()  # type: ignore[union-attr]
+        except (BrokenPipeError, OSError, AttributeError):
+            self.close()
+            return self._exited(request_id), self._drain(0.5)
+        self.fresh = False
+        try:
+            answer = self.results.queue.get(timeout=max(deadline - time.monotonic(), 0.0))
+        except queue.Empty:
+            self.close()
+            return {"timedOut": True}, self._drain(0.5)
+        if answer is None:  # the process ended without an answer
+            self.close()
+            return self._exited(request_id), self._drain(0.5)
+        lines = self._until_marker(request_id)
+        try:
+            outcome = json.loads(answer[1])
+        except ValueError:
+            outcome = None
+        return (outcome if isinstance(outcome, dict) else self._exited(request_id)), lines
+
+    def _until_marker(self, request_id: str) -> list[tuple[int, str]]:
+        """The output up to the line the bootstrap prints after each invocation."""
+        lines: list[tuple[int, str]] = []
+        marker = f"{END_MARKER} {request_id}"
+        while True:
+            try:
+                line = self.output.queue.get(timeout=5)
+            except queue.Empty:
+                return lines
+            if line is None or line[1] == marker:
+                return lines
+            lines.append(line)
+
+    def _drain(self, wait: float) -> list[tuple[int, str]]:
+        lines: list[tuple[int, str]] = []
+        while True:
+            try:
+                line = self.output.queue.get(timeout=wait)
+            except queue.Empty:
+                return lines
+            if line is None:
+                return lines
+            lines.append(line)
+
+    def _exited(self, request_id: str) -> dict[str, Any]:
+        code = self.process.poll()
+        return {"errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}"}
+
+
+def _environment_key(fn: Any) -> tuple[Any, ...]:
+    """What a warm environment was made from: a change to any of it needs a new one."""
+    return (str(fn.function_arn), _code_hash(fn), str(fn.handler), str(fn.run_time), str(fn.memory_size),
+            json.dumps(fn.environment_vars or {}, sort_keys=True), role_credentials(fn)["AWS_ACCESS_KEY_ID"],
+            _State.endpoint.url)
+
+
+def _acquire(fn: Any) -> ExecutionEnvironment:
+    key = _environment_key(fn)
+    now = time.monotonic()
+    stale: list[ExecutionEnvironment] = []
+    chosen = None
+    with _State.pool_lock:
+        for env_key, idle in list(_State.pool.items()):
+            keep = []
+            for environment in idle:
+                if env_key != key and environment.function_name == str(fn.function_name):
+                    stale.append(environment)  # an older code or configuration of this function
+                elif now - environment.idle_since > IDLE_SECONDS or not environment.alive:
+                    stale.append(environment)
+                else:
+                    keep.append(environment)
+            _State.pool[env_key] = keep
+        idle = _State.pool.get(key) or []
+        if idle:
+            chosen = idle.pop()
+    for environment in stale:
+        environment.close()
+    return chosen or ExecutionEnvironment(fn, key)
+
+
+def _release(environment: ExecutionEnvironment) -> None:
+    if not environment.alive:
+        environment.close()
+        return
+    environment.idle_since = time.monotonic()
+    with _State.pool_lock:
+        idle = _State.pool.setdefault(environment.key, [])
+        if len(idle) < MAX_CONCURRENT:
+            idle.append(environment)
+            return
+    environment.close()
+
+
+def _run(fn: Any, request_id: str, event: Any) -> tuple[dict[str, Any], list[tuple[int, str]], float, str, bool]:
+    """(outcome, output lines, seconds, log stream, cold start) of one invocation."""
+    timeout = float(fn.timeout or 3)
+    environment = _acquire(fn)
+    cold = environment.fresh
+    started = time.monotonic()
     try:
-        outcome = json.loads(raw) if raw else None
-    except ValueError:
-        outcome = None
-    if not isinstance(outcome, dict):
-        code = child.returncode
-        outcome = {"errorType": "Runtime.ExitError",
-                   "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}"}
-    return outcome, reader.lines, seconds
-
-
-def _read_all(fd: int) -> bytes:
-    with os.fdopen(fd, "rb") as channel:
-        return channel.read()
+        outcome, lines = environment.invoke(request_id, event, timeout)
+    finally:
+        _release(environment)
+    return outcome, lines, time.monotonic() - started, environment.log_stream, cold
 
 
 def invoke_function(fn: Any, event: bytes, request_id: str | None = None) -> Invocation:
@@ -325,10 +434,13 @@ def invoke_function(fn: Any, event: bytes, request_id: str | None = None) -> Inv
             "which runs python3.x functions: use LocalStack (Docker) for other runtimes."
         )
     request_id = request_id or str(uuid.uuid4())
-    log_stream = _log_stream_name(fn)
+    try:
+        document = json.loads(event or b"{}")
+    except ValueError as exc:
+        raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from None
     started_at = _timestamp_ms()
     with _State.slots:
-        outcome, lines, seconds = _run_child(fn, request_id, event, log_stream)
+        outcome, lines, seconds, log_stream, _cold = _run(fn, request_id, document)
     duration_ms = seconds * 1000
     timeout = float(fn.timeout or 3)
     events = [(started_at, f"START RequestId: {request_id} Version: $LATEST"), *lines]
@@ -356,7 +468,9 @@ def _save_logs(fn: Any, stream: str, events: list[tuple[int, str]]) -> None:
     try:
         logs = fn.logs_backend
         logs.ensure_log_group(fn.logs_group_name)
-        logs.create_log_stream(fn.logs_group_name, stream)
+        group = logs.groups.get(fn.logs_group_name)
+        if group is None or stream not in group.streams:  # one stream per execution environment, as on AWS
+            logs.create_log_stream(fn.logs_group_name, stream)
         logs.put_log_events(fn.logs_group_name, stream,
                             [{"timestamp": ts, "message": message} for ts, message in events if message])
     except Exception as exc:  # logs must never fail the invocation  # noqa: BLE001
@@ -366,12 +480,16 @@ def _save_logs(fn: Any, stream: str, events: list[tuple[int, str]]) -> None:
 # --- moto's Invoke, replaced ---------------------------------------------------------------
 
 
-def _invalid_runtime(message: str) -> Exception:
+def _client_error(code: str, message: str, status: int) -> Exception:
     from moto.awslambda.exceptions import LambdaClientError
 
-    error = LambdaClientError("InvalidRuntimeException", message)
-    error.code = 502
+    error = LambdaClientError(code, message)
+    error.code = status
     return error
+
+
+def _invalid_runtime(message: str) -> Exception:
+    return _client_error("InvalidRuntimeException", message, 502)
 
 
 def _event_bytes(body: Any) -> bytes:
@@ -406,6 +524,11 @@ def patched_invoke(self: Any, body: Any, request_headers: Any, response_headers:
             "use LocalStack (Docker) for it."
         )
     event = _event_bytes(body)
+    try:
+        json.loads(event)
+    except ValueError as exc:
+        raise _client_error("InvalidRequestContentException", f"Could not parse request body into json: {exc}",
+                            400) from None
     if invocation_type == "Event":
         _invoke_in_background(self, event)
         return b""

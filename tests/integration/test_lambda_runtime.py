@@ -48,6 +48,15 @@ def echo(event, context):
         "identity": boto3.client("sts").get_caller_identity()["Arn"],
     }
 
+CALLS = 0
+
+def count(event, context):
+    global CALLS
+    CALLS += 1
+    if event.get("sleep"):
+        time.sleep(30)
+    return {"calls": CALLS, "colour": os.environ.get("COLOUR")}
+
 def fail(event, context):
     raise ValueError("the order is broken")
 
@@ -145,6 +154,35 @@ def test_after_a_reset_the_function_gets_a_session_the_new_state_knows(aws: Call
         make_function(aws, "echo", "handlers.echo")
         result = json.loads(aws("lambda").invoke(FunctionName="echo", Payload=b"{}")["Payload"].read())
         assert result["identity"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/echo-role/echo"
+
+
+def test_a_warm_environment_is_reused_until_the_configuration_changes(aws: Callable[[str], Any]) -> None:
+    make_function(aws, "count", "handlers.count", variables={"COLOUR": "teal"})
+    lambda_client = aws("lambda")
+
+    def invoke() -> dict[str, Any]:
+        return dict(json.loads(lambda_client.invoke(FunctionName="count", Payload=b"{}")["Payload"].read()))
+
+    assert [invoke()["calls"] for _ in range(3)] == [1, 2, 3], "module state survives, as in a warm Lambda"
+    lambda_client.update_function_configuration(FunctionName="count", Environment={"Variables": {"COLOUR": "red"}})
+    assert invoke() == {"calls": 1, "colour": "red"}, "a new configuration gets a new environment"
+
+
+def test_after_a_timeout_the_next_invoke_gets_a_new_environment(aws: Callable[[str], Any]) -> None:
+    make_function(aws, "count", "handlers.count", timeout=1)
+    lambda_client = aws("lambda")
+    assert lambda_client.invoke(FunctionName="count", Payload=b'{"sleep": true}')["FunctionError"] == "Unhandled"
+    answer = json.loads(lambda_client.invoke(FunctionName="count", Payload=b"{}")["Payload"].read())
+    assert answer["calls"] == 1, "the timed-out process was killed, not reused"
+
+
+def test_a_payload_that_is_not_json_is_lambdas_invalid_request_content(aws: Callable[[str], Any]) -> None:
+    from botocore.exceptions import ClientError
+
+    make_function(aws, "echo", "handlers.echo")
+    with pytest.raises(ClientError) as raised:
+        aws("lambda").invoke(FunctionName="echo", Payload=b"{not json")
+    assert raised.value.response["Error"]["Code"] == "InvalidRequestContentException"
 
 
 def test_an_exception_is_an_unhandled_function_error_with_its_stack(aws: Callable[[str], Any]) -> None:
