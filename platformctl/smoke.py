@@ -295,10 +295,15 @@ def _error_text(exc: Exception) -> str:
 
 def _put(clients: Clients, targets: Targets, events: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """Put the events on the stream (one PutRecords); (shard, sequence) of each."""
-    kinesis = clients("kinesis")
     records = [{"Data": json.dumps(event).encode(), "PartitionKey": str(event.get("order_id") or event["smoke_id"])}
                for event in events]
-    answer = kinesis.put_records(StreamName=targets.stream, Records=records)
+    try:
+        answer = clients("kinesis").put_records(StreamName=targets.stream, Records=records)
+    except Exception as exc:  # noqa: BLE001 - botocore's errors, as one line
+        raise PlatformctlError(
+            f"Could not put the smoke events on {targets.stream} ({_error_text(exc)}): check that the stream "
+            "exists and these credentials may write to it."
+        ) from None
     if answer.get("FailedRecordCount"):
         failed = [r for r in answer["Records"] if r.get("ErrorCode")]
         raise PlatformctlError(
