@@ -17,7 +17,9 @@ from platformctl.render import table
 if TYPE_CHECKING:
     from platformctl.smoke import SmokeOutcome
 
-Count = Annotated[int, typer.Option("--count", "-n", min=1, max=500, help="How many valid orders to put.")]
+Count = Annotated[int, typer.Option(
+    "--count", "-n", min=1, max=499, help="How many valid orders to put (one PutRecords: these and the invalid one).",
+)]
 Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for the orders to arrive.")]
 AllowGated = Annotated[bool, typer.Option(
     "--allow-gated", help="Allow test orders on a gated environment (you still type its name).",
