@@ -321,6 +321,30 @@ def test_batch_size_splits_the_records(aws: Callable[[str], Any]) -> None:
     assert max(item["batch"] for item in found.values()) == 2
 
 
+def test_the_batching_window_gathers_records_put_apart(aws: Callable[[str], Any]) -> None:
+    stream_with_mapping(aws, MaximumBatchingWindowInSeconds=2)
+    put(aws, "order-0")
+    put(aws, "order-1")  # a separate PutRecords, inside the first record's window
+    found = wait_for(lambda: (lambda s: s if len(s) == 2 else None)(stored(aws)))
+    assert {item["batch"] for item in found.values()} == {2}
+
+
+def test_an_at_timestamp_mapping_starts_at_its_time(aws: Callable[[str], Any]) -> None:
+    aws("s3").create_bucket(Bucket="landing")
+    make_function(aws, "consumer", "handlers.store", variables={"BUCKET": "landing"})
+    kinesis = aws("kinesis")
+    kinesis.create_stream(StreamName="orders", ShardCount=1)
+    put(aws, "old")  # the server's clock is this machine's: "old" arrived before `stamp`
+    stamp = time.time()
+    time.sleep(0.05)  # puts the two records on either side of the timestamp; nothing is awaited
+    put(aws, "new")
+    arn = kinesis.describe_stream_summary(StreamName="orders")["StreamDescriptionSummary"]["StreamARN"]
+    aws("lambda").create_event_source_mapping(FunctionName="consumer", EventSourceArn=arn, BatchSize=10,
+                                              StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=stamp)
+    found = wait_for(lambda: stored(aws))
+    assert [item["data"] for item in found.values()] == ["new"]
+
+
 def test_a_partial_batch_failure_retries_from_the_first_failed_record_then_goes_to_the_queue(
         aws: Callable[[str], Any]) -> None:
     made = stream_with_mapping(aws, FunctionResponseTypes=["ReportBatchItemFailures"], MaximumRetryAttempts=1)
