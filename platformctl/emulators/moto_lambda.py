@@ -296,7 +296,6 @@ class ExecutionEnvironment:
         self.results = _Lines(os.fdopen(read_fd, "rb"))
         self.output.start()
         self.results.start()
-        self.fresh = True
         self.idle_since = time.monotonic()
         with _State.children_lock:
             _State.children.add(self.process)
@@ -322,7 +321,6 @@ class ExecutionEnvironment:
         except (BrokenPipeError, OSError, AttributeError):
             self.close()
             return self._exited(request_id), self._drain(0.5)
-        self.fresh = False
         try:
             answer = self.results.queue.get(timeout=max(deadline - time.monotonic(), 0.0))
         except queue.Empty:
@@ -412,17 +410,16 @@ def _release(environment: ExecutionEnvironment) -> None:
     environment.close()
 
 
-def _run(fn: Any, request_id: str, event: Any) -> tuple[dict[str, Any], list[tuple[int, str]], float, str, bool]:
-    """(outcome, output lines, seconds, log stream, cold start) of one invocation."""
+def _run(fn: Any, request_id: str, event: Any) -> tuple[dict[str, Any], list[tuple[int, str]], float, str]:
+    """(outcome, output lines, seconds, log stream) of one invocation."""
     timeout = float(fn.timeout or 3)
     environment = _acquire(fn)
-    cold = environment.fresh
     started = time.monotonic()
     try:
         outcome, lines = environment.invoke(request_id, event, timeout)
     finally:
         _release(environment)
-    return outcome, lines, time.monotonic() - started, environment.log_stream, cold
+    return outcome, lines, time.monotonic() - started, environment.log_stream
 
 
 def invoke_function(fn: Any, event: bytes, request_id: str | None = None) -> Invocation:
@@ -440,7 +437,7 @@ def invoke_function(fn: Any, event: bytes, request_id: str | None = None) -> Inv
         raise InvalidRequestContent(f"Could not parse request body into json: {exc}") from None
     started_at = _timestamp_ms()
     with _State.slots:
-        outcome, lines, seconds, log_stream, _cold = _run(fn, request_id, document)
+        outcome, lines, seconds, log_stream = _run(fn, request_id, document)
     duration_ms = seconds * 1000
     timeout = float(fn.timeout or 3)
     events = [(started_at, f"START RequestId: {request_id} Version: $LATEST"), *lines]
