@@ -128,9 +128,9 @@ def _isatty(stream: object) -> bool:
 
 
 def _register() -> None:
-    from platformctl.commands import core, local, operate, release
+    from platformctl.commands import core, local, operate, release, smoke
 
-    for module in (core, local, release, operate):
+    for module in (core, local, release, operate, smoke):
         module.register(app)
 
 

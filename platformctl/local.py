@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from platformctl import credentials, emulator, exit_codes, files, hcl, operations
+from platformctl import credentials, data_path, emulator, exit_codes, files, hcl, operations
 from platformctl.contract import Environment, Project
 from platformctl.emulator import LogProgress, Progress
 from platformctl.errors import ContractError, EmulatorError, PlatformctlError, TerraformFailed
@@ -676,9 +676,8 @@ def _up(ctx: Context, environment: Environment, *, requested: str | None, port: 
         progress.note(f"No changes: {environment.name} is up to date.")
     with timer.step("outputs"):
         resources = platform_resources(environment, tf)
-    notes = []
-    if record.kind == emulator.MOTO and not record.lambda_code_runs and resources.get("functions"):
-        notes.append(LAMBDA_NOTE)
+    stub = record.kind == emulator.MOTO and not record.lambda_code_runs
+    notes = data_path.up_notes(environment.name, record.kind, record.endpoint, resources, LAMBDA_NOTE if stub else None)
     return UpOutcome(environment.name, record, running.message, recovered, changed, resources, timer.total(),
                      tuple(notes))
 
@@ -799,6 +798,7 @@ class StatusOutcome:
     emulator: emulator.Status
     resources: tuple[ResourceStatus, ...]
     applied: bool
+    mappings: tuple[data_path.MappingStatus, ...] = ()
 
     @property
     def healthy(self) -> bool:
@@ -812,6 +812,7 @@ class StatusOutcome:
             "applied": self.applied,
             "emulator": self.emulator.as_dict(),
             "resources": [r.as_dict() for r in self.resources],
+            "event_source_mappings": [m.as_dict() for m in self.mappings],
         }
 
 
@@ -911,10 +912,13 @@ def status(ctx: Context, name: str) -> StatusOutcome:
     resources = platform_resources(environment)
     if emulator_status.healthy:
         checked = check_resources(resources, emulator_status.endpoint, environment.region or "us-east-1")
+        mappings = data_path.emulated_mappings(emulator_status.endpoint, environment.region, resources)
     else:
+        mappings = []
         checked = [
             ResourceStatus(kind, item, None, "emulator not running")
             for plural, kind in _PLURAL_TO_KIND.items()
             for item in resources.get(plural) or []
         ]
-    return StatusOutcome(environment.name, emulator_status, tuple(checked), applied=True)
+    return StatusOutcome(environment.name, emulator_status, tuple(checked), applied=True,
+                         mappings=tuple(mappings))

@@ -62,6 +62,9 @@ def _kinesis_tags_at_creation() -> None:
 def main(argv: list[str] | None = None) -> None:
     _compact_redrive_policy()
     _kinesis_tags_at_creation()
+    from platformctl.emulators import moto_lambda  # Lambda code and Kinesis mappings run here
+
+    moto_lambda.install(argv)
     from moto.server import main as moto_main
 
     moto_main(argv)

@@ -139,6 +139,11 @@ def status(ctx: typer.Context, environment: LocalEnv = DEFAULT_ENVIRONMENT) -> N
                            status_column=2))
     else:
         parts.append(f"{outcome.environment} has no resources: run `platformctl up {outcome.environment}`.")
+    if outcome.mappings:
+        parts.append(table(f"{outcome.environment}: event source mappings", ["function", "source", "state",
+                                                                               "last result", "last batch"],
+                           [[m.function, m.source, m.state, m.last_processing_result, m.describe_last_batch()]
+                            for m in outcome.mappings]))
     current.output.result(outcome.as_dict(), Group(*parts))  # type: ignore[arg-type]
     raise typer.Exit(exit_codes.OK if outcome.healthy else exit_codes.ERROR)
 
