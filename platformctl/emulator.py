@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from platformctl import files, process
 from platformctl.contract import Environment, Project
@@ -149,9 +150,37 @@ def endpoint_for(port: int) -> str:
 
 def current_endpoint(project: Project, environment: Environment) -> str:
     """Where terraform must point for this environment: the recorded emulator, else the
-    contract's port."""
+    contract's port. A record that names anything but this machine is refused, whoever wrote it."""
     record = load_record(project)
-    return record.endpoint if record else endpoint_for(environment.emulator_port)
+    endpoint = record.endpoint if record else endpoint_for(environment.emulator_port)
+    return require_loopback(endpoint, environment)
+
+
+# The names an emulator on this machine goes by (LocalStack's resolves to 127.0.0.1).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "localhost.localstack.cloud")
+
+
+def is_loopback_url(value: Any) -> bool:
+    """A literal http(s) URL whose host is this machine (no interpolation, no user part)."""
+    if not isinstance(value, str) or "${" in value:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or parts.username is not None or parts.password is not None:
+        return False
+    return (parts.hostname or "") in LOOPBACK_HOSTS
+
+
+def require_loopback(endpoint: str, environment: Environment) -> str:
+    if not is_loopback_url(endpoint):
+        raise EmulatorError(
+            f"The emulator endpoint {endpoint!r} is not a loopback URL: platformctl only talks to an emulator on "
+            f"this machine; run `platformctl down {environment.name}` and `platformctl up {environment.name}`."
+        )
+    return endpoint
 
 
 def timestamp() -> str:

@@ -79,7 +79,6 @@ _ENDPOINT_ALIASES = {
     "firehose": ("firehose",),
     "rds": ("rds",),
 }
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "localhost.localstack.cloud")
 
 
 def service_of(resource_type: str) -> str:
@@ -192,23 +191,9 @@ def declares_endpoint_variable(environment: Environment) -> bool:
     return _scan(environment.directory).declares_endpoint
 
 
-def is_loopback_url(value: Any) -> bool:
-    """A literal http(s) URL whose host is this machine (no interpolation, no user part)."""
-    if not isinstance(value, str) or "${" in value:
-        return False
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or parts.username is not None or parts.password is not None:
-        return False
-    return (parts.hostname or "") in {h.strip("[]") for h in _LOOPBACK}
-
-
 def _points_at_emulator(value: Any) -> bool:
     # var.emulator_endpoint of the root is set by platformctl, last on the command line.
-    return value == f"${{var.{ENDPOINT_VARIABLE}}}" or is_loopback_url(value)
+    return value == f"${{var.{ENDPOINT_VARIABLE}}}" or emulator.is_loopback_url(value)
 
 
 # Provider arguments that send calls through another host, or read a profile (and its
@@ -270,8 +255,8 @@ def _check_backends(environment: Environment, scan: _Scan) -> None:
         for block in config.get("endpoints", []) or []:
             if isinstance(block, dict):
                 endpoints.update(block)
-        if kind == "s3" and all(is_loopback_url(endpoints.get(k)) for k in ("s3", "sts")) and (
-            not config.get("dynamodb_table") or is_loopback_url(endpoints.get("dynamodb"))
+        if kind == "s3" and all(emulator.is_loopback_url(endpoints.get(k)) for k in ("s3", "sts")) and (
+            not config.get("dynamodb_table") or emulator.is_loopback_url(endpoints.get("dynamodb"))
         ):
             continue
         raise ContractError(
@@ -464,11 +449,7 @@ def isolate(tf: Terraform, environment: Environment, endpoint: str) -> Terraform
 
 def point_at(tf: Terraform, environment: Environment, endpoint: str) -> Terraform:
     """Pin the root's var.emulator_endpoint to `endpoint`, a loopback URL, kept off any proxy."""
-    if not is_loopback_url(endpoint):
-        raise EmulatorError(
-            f"The emulator endpoint {endpoint!r} is not a loopback URL: platformctl only talks to an emulator on "
-            f"this machine; run `platformctl down {environment.name}` and `platformctl up {environment.name}`."
-        )
+    emulator.require_loopback(endpoint, environment)
     tf.env.update(credentials.no_proxy_for(urlsplit(endpoint).hostname or ""))
     tf.pinned = {ENDPOINT_VARIABLE: endpoint} if declares_endpoint_variable(environment) else {}
     return tf

@@ -80,4 +80,4 @@ def smoke(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(smoke)
+    app.command(short_help="Put test orders through ENV's data path and check they arrive.")(smoke)

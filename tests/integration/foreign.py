@@ -2,8 +2,12 @@
 of every request it gets (an HTTP request, a proxy's CONNECT) and answers 502.
 
 It stands for real AWS or an attacker's host: whatever reaches it is a call that left the
-emulator. It listens on this machine's non-loopback address when it has one (so proxies and
-NO_PROXY treat it as a remote host), else on loopback.
+emulator. It listens on loopback only (tests never send traffic anywhere else), but its URL
+names it as a remote host would be named: by the machine's host name, which /etc/hosts maps to
+loopback. Proxies and NO_PROXY decide by name (Go never proxies `localhost` or a loopback IP,
+but does proxy any other name), and platformctl's guard accepts only loopback literals, so to
+both it is a foreign host. Without such a name it falls back to 127.0.0.2, which the guard
+still treats as foreign but Go never proxies.
 """
 
 from __future__ import annotations
@@ -16,15 +20,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
-def outward_address() -> str | None:
-    """This machine's address on its default route, or None (loopback only)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.255.255.255", 9))  # no packet is sent: UDP connect only picks a route
-            address = str(probe.getsockname()[0])
-        except OSError:
-            return None
-    return None if address.startswith("127.") or address == "0.0.0.0" else address  # noqa: S104
+def remote_looking_name() -> tuple[str, str]:
+    """(the name in the URL, the loopback address it resolves to and the server listens on)."""
+    name = socket.gethostname()
+    try:
+        address = socket.gethostbyname(name)
+    except OSError:
+        address = ""
+    if name and name != "localhost" and address.startswith("127."):
+        return name, address
+    return "127.0.0.2", "127.0.0.2"
 
 
 @dataclass
@@ -39,9 +44,9 @@ class Foreign:
 
 
 @contextmanager
-def foreign_server(host: str | None = None) -> Iterator[Foreign]:
-    chosen = host or outward_address() or "127.0.0.1"
-    record = Foreign(chosen, 0)
+def foreign_server() -> Iterator[Foreign]:
+    name, address = remote_looking_name()
+    record = Foreign(name, 0)
 
     class Handler(socketserver.StreamRequestHandler):
         def handle(self) -> None:
@@ -53,7 +58,7 @@ def foreign_server(host: str | None = None) -> Iterator[Foreign]:
         allow_reuse_address = True
         daemon_threads = True
 
-    with Server((chosen, 0), Handler) as server:
+    with Server((address, 0), Handler) as server:
         record.port = int(server.server_address[1])
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

@@ -3,8 +3,8 @@ the emulator platformctl recorded, and to nothing else.
 
 Each attack is made for real: a tiny emulated root (one bucket) with the real Terraform and
 the hashicorp/aws provider from the machine's mirror, a real moto server as the emulator, and
-a "foreign address" (integration/foreign.py: a real server on this machine's outward address
-that records every request) that the attack points the endpoint at. The foreign address must
+a "foreign address" (integration/foreign.py: a real server on loopback, named as a remote host
+would be, that records every request) that the attack points the endpoint at. The foreign address must
 receive nothing, and the run must either succeed on the emulator or refuse with one line.
 """
 
@@ -323,10 +323,11 @@ def test_a_side_door_is_refused_before_anything_starts(
 def test_terraform_itself_cannot_leave_the_machine(
     tmp_path: Path, provider_mirror: Path, moto_server: MotoServer, foreign: Foreign
 ) -> None:
-    """Below the guard: even with the pin removed and the endpoint pointed at a non-loopback
-    address, an emulated Terraform run's calls go to the proxy that leads nowhere."""
+    """Below the guard: even with the pin removed and the endpoint pointed at a host by name,
+    an emulated Terraform run's calls go to the proxy that leads nowhere."""
     if foreign.host.startswith("127."):
-        pytest.skip("needs a non-loopback address on this machine (loopback is never proxied)")
+        pytest.skip("needs a host name that /etc/hosts maps to loopback (Go never proxies a loopback IP): "
+                    "add one, e.g. `127.0.0.1 $(hostname)`")
     from platformctl.operations import Context, Options
 
     root = tiny_root(tmp_path / "repo", moto_server.port)
