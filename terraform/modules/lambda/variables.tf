@@ -151,7 +151,14 @@ variable "event_source" {
 
 variable "alarm_actions" {
   type        = list(string)
-  description = "ARNs (for example SNS topics) notified when an alarm fires or recovers."
+  description = "ARNs (for example the platform's alerts SNS topic) notified when an alarm of the module goes to ALARM."
+  default     = []
+  nullable    = false
+}
+
+variable "ok_actions" {
+  type        = list(string)
+  description = "ARNs (for example the platform's alerts SNS topic) notified when an alarm of the module returns to OK."
   default     = []
   nullable    = false
 }

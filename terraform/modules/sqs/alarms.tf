@@ -13,7 +13,7 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
+  ok_actions          = var.ok_actions
 
   tags = var.tags
 }
@@ -36,7 +36,7 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
+  ok_actions          = var.ok_actions
 
   tags = var.tags
 }

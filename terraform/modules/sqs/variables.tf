@@ -73,7 +73,14 @@ variable "oldest_message_age_alarm_threshold_seconds" {
 
 variable "alarm_actions" {
   type        = list(string)
-  description = "ARNs (for example SNS topics) notified when an alarm fires or recovers."
+  description = "ARNs (for example the platform's alerts SNS topic) notified when an alarm of the module goes to ALARM."
+  default     = []
+  nullable    = false
+}
+
+variable "ok_actions" {
+  type        = list(string)
+  description = "ARNs (for example the platform's alerts SNS topic) notified when an alarm of the module returns to OK."
   default     = []
   nullable    = false
 }

@@ -250,3 +250,18 @@ run "rejects_batch_size_above_10000" {
 
   expect_failures = [var.event_source]
 }
+
+run "every_alarm_notifies_its_actions" {
+  command = plan
+
+  variables {
+    alarm_actions = ["arn:aws:sns:us-east-1:111111111111:alerts"]
+    ok_actions    = ["arn:aws:sns:us-east-1:111111111111:alerts-ok"]
+  }
+
+  assert {
+    condition = alltrue([for a in [aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.throttles] :
+    toset(a.alarm_actions) == toset(var.alarm_actions) && toset(a.ok_actions) == toset(var.ok_actions)])
+    error_message = "Every alarm sends ALARM to alarm_actions and OK to ok_actions."
+  }
+}
