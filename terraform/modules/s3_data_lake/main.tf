@@ -80,6 +80,15 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
   bucket = aws_s3_bucket.this[each.key].id
 
+  # Set explicitly rather than left to S3: buckets whose lifecycle predates September 2024
+  # keep the old default (varies_by_storage_class) and new ones get all_storage_classes_128K,
+  # so an unset value means different tiering on two buckets with the same HCL (and the
+  # provider reads back whichever S3 chose). all_storage_classes_128K keeps objects under
+  # 128 KB in STANDARD: moving them costs more in per-object transition requests (and, for
+  # GLACIER, 40 KB of billed metadata per object) than it saves. That is why order_ingest
+  # writes one newline-delimited object per batch, not one tiny object per record.
+  transition_default_minimum_object_size = var.transition_default_minimum_object_size
+
   rule {
     id     = "${each.key}-tiering"
     status = "Enabled"
