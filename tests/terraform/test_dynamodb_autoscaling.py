@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from terraform.moto_roots import platformctl_moto, write_root
 from terraform.tf_helpers import Terraform
 
@@ -87,7 +85,8 @@ def test_autoscaled_capacity_survives_the_next_plan(terraform: Terraform, tmp_pa
     root = write_root(tmp_path, ROOT)
     with platformctl_moto(tmp_path / "moto.log") as moto:
         var = ["-var", f"endpoint={moto.endpoint}"]
-        targets = [] if _moto_tags_autoscaling(moto) else ["-target=module.autoscaled.aws_dynamodb_table.this", "-target=module.control"]
+        tables_only = ["-target=module.autoscaled.aws_dynamodb_table.this", "-target=module.control"]
+        targets = [] if _moto_tags_autoscaling(moto) else tables_only
         terraform.run(root, "init", "-input=false", "-no-color")
         terraform.run(root, "apply", "-auto-approve", "-input=false", "-no-color", *targets, *var)
 
