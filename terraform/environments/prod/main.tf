@@ -75,7 +75,8 @@ module "streams" {
 
   name_prefix = local.name_prefix
   streams = {
-    order_events = { retention_period = 168 } # a week to replay orders into the lake
+    # 14 days: as long as the failure queue keeps the on-failure pointers into this stream.
+    order_events = { retention_period = 336 }
     clickstream  = {}
   }
   stream_mode     = "ON_DEMAND"
@@ -92,6 +93,8 @@ module "queues" {
     # Bad order events and exhausted Kinesis batches from order_ingest.
     order_ingest_failures = {
       visibility_timeout_seconds = 6 * local.lambda_timeout
+      message_retention_seconds  = 14 * 24 * 3600 # the most SQS keeps; the DLQ keeps as long
+      depth_alarm_threshold      = 0              # every message is a record that did not land
     }
   }
   kms_master_key_id = aws_kms_key.data.arn
@@ -116,6 +119,10 @@ module "order_ingest" {
   s3_bucket_arns      = [module.data_lake.bucket_arns["raw"]]
   dynamodb_table_arns = [module.tables.table_arns["orders"]]
   failure_queue_arn   = module.queues.queue_arns["order_ingest_failures"]
+  secret_arns         = { HMAC_SECRET_ARN = aws_secretsmanager_secret.order_ingest_hmac.arn } # secrets.tf
+
+  stream_retention_hours          = module.streams.retention_hours["order_events"]
+  failure_queue_retention_seconds = module.queues.message_retention_seconds["order_ingest_failures"]
 
   event_source = {
     parallelization_factor = 2

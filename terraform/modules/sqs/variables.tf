@@ -10,6 +10,7 @@ variable "queues" {
     receive_wait_time_seconds  = optional(number, 20)
     max_receive_count          = optional(number, 5)
     dlq_retention_seconds      = optional(number, 1209600)
+    depth_alarm_threshold      = optional(number)
   }))
   description = <<-EOT
     Queues keyed by logical name, each created with its own dead-letter queue and redrive policy.
@@ -17,6 +18,8 @@ variable "queues" {
     consumes the queue, set it to at least 6 times the function's timeout (AWS's guidance), so a
     message is not redelivered while a retried batch is still running. Defaults: 180 s visibility
     (a 30 s function), 4 days retention, 20 s long polling, 5 receives before the DLQ, 14 days in the DLQ.
+    depth_alarm_threshold (null: none) alarms when the queue itself holds more visible messages
+    than that, for queues where every message is an incident (a failure queue: 0).
   EOT
   nullable    = false
 
