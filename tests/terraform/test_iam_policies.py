@@ -102,6 +102,11 @@ JUSTIFIED: list[tuple[str, str, str, str]] = [
         " a Resource element there. parliament reads every document as an identity policy.",
     ),
     (
+        r"aws_kms_key\.[^.]+\.policy$", "RESOURCE_STAR", "kms:",
+        "In a key policy, Resource \"*\" means the key the policy is attached to, and is the only"
+        " value KMS accepts; parliament reads it as every resource.",
+    ),
+    (
         r"aws_kms_key\.data\.policy$", "UNKNOWN_CONDITION_FOR_ACTION", "kms:EncryptionContext:aws:logs:arn",
         "prod/kms.tf's CloudWatch Logs statement is AWS's documented key policy for encrypting log"
         " groups (Actions kms:Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*, Describe* under the"
