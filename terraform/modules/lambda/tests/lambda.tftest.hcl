@@ -359,7 +359,7 @@ run "rejects_a_secret_that_is_not_an_arn" {
   command = plan
 
   variables {
-    secret_arns = { HMAC_SECRET_ARN = "my-hmac-key-value" }
+    secret_arns = { HMAC_SECRET_ARN = "" } # not an ARN
   }
 
   expect_failures = [var.secret_arns]
