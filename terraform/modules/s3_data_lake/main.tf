@@ -17,8 +17,8 @@ locals {
 }
 
 resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_18:Server access logs go to a separate logging account's bucket via an organisation-level CloudTrail data-event trail, not a per-bucket log bucket.
-  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery decision taken per dataset; the lake is rebuilt from the event streams.
+  #checkov:skip=CKV_AWS_18:Access logging is the environment's choice: aws_s3_bucket_logging.this (below) sends every layer's server access logs to var.access_log_bucket when one is given, a bucket outside the lake whose policy admits logging.s3.amazonaws.com; no environment names one yet.
+  #checkov:skip=CKV_AWS_144:No second-region copy: recovery within the region rests on versioning (aws_s3_bucket_versioning.this) and the noncurrent versions the lifecycle keeps (lifecycle_defaults.noncurrent_version_expiration_days); cross-region replication doubles storage cost and is a per-dataset disaster-recovery decision.
   #checkov:skip=CKV2_AWS_62:No consumer subscribes to object-created events yet; notifications are added with their consumer.
   #checkov:skip=CKV_AWS_145:SSE-KMS is used whenever the environment passes kms_key_arn (prod does); SSE-S3 elsewhere.
   for_each = var.bucket_names
@@ -57,6 +57,16 @@ resource "aws_s3_bucket_versioning" "this" {
   versioning_configuration {
     status = "Enabled"
   }
+}
+
+# Server access logs, when the environment names a log bucket (which must admit
+# logging.s3.amazonaws.com in its bucket policy, and must not be a bucket of the lake).
+resource "aws_s3_bucket_logging" "this" {
+  for_each = var.access_log_bucket == null ? {} : var.bucket_names
+
+  bucket        = aws_s3_bucket.this[each.key].id
+  target_bucket = var.access_log_bucket
+  target_prefix = "s3/${each.value}/"
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {

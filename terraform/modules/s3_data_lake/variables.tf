@@ -30,6 +30,17 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "access_log_bucket" {
+  type        = string
+  description = "Name of an existing bucket, outside the lake, that receives every layer's S3 server access logs under s3/<bucket name>/ (its policy must admit logging.s3.amazonaws.com). Null: no access logging."
+  default     = null
+
+  validation {
+    condition     = var.access_log_bucket == null || !contains(values(var.bucket_names), coalesce(var.access_log_bucket, "-"))
+    error_message = "access_log_bucket must not be a bucket of the lake: logging a bucket into itself logs its own log writes, forever."
+  }
+}
+
 variable "force_destroy" {
   type        = bool
   description = "Allow `terraform destroy` to delete non-empty buckets. Only for throwaway environments (local); never in prod."

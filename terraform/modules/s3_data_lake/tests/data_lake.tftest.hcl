@@ -245,3 +245,40 @@ run "accepts_exactly_30_days_between_tiers_and_sets_the_minimum_object_size" {
     error_message = "An override holding both transitions 30 days apart is accepted."
   }
 }
+
+run "access_logs_go_to_the_named_bucket" {
+  command = plan
+
+  variables {
+    access_log_bucket = "ecommerce-data-platform-dev-access-logs"
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_logging.this) == 3 && alltrue([for l in aws_s3_bucket_logging.this : l.target_bucket == var.access_log_bucket])
+    error_message = "Every layer logs to the named bucket."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_logging.this["raw"].target_prefix == "s3/ecommerce-data-platform-dev-raw/"
+    error_message = "Each bucket's logs have their own prefix."
+  }
+}
+
+run "no_access_logs_unless_a_bucket_is_named" {
+  command = plan
+
+  assert {
+    condition     = length(aws_s3_bucket_logging.this) == 0
+    error_message = "access_log_bucket defaults to null: no logging resource."
+  }
+}
+
+run "rejects_logging_into_a_bucket_of_the_lake" {
+  command = plan
+
+  variables {
+    access_log_bucket = "ecommerce-data-platform-dev-raw"
+  }
+
+  expect_failures = [var.access_log_bucket]
+}
