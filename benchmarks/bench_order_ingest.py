@@ -15,9 +15,9 @@ Targets: peak RSS at most half the configured memory_size (256 MB: headroom for 
 events and for Lambda's own runtime), and a warm batch of 100 well within the function's
 30 s timeout. Measured here (2026-12, moto 5.2, Python 3.11, x86_64): peak RSS 55 MB with
 batches of 100, 59 MB with batches of 1000 (the handler itself adds 1-5 MB over boto3 and its
-clients); a warm batch of 100 in 0.9-1.3 s, almost all of it moto answering 100 puts. On this machine (x86_64, no Lambda CPU cap) a batch of 100 takes about the time
-of 100 DynamoDB puts and 1 S3 put; on Lambda, CPU scales with memory (1769 MB = 1 vCPU), so
-measure again with a real invocation before lowering memory below 256 MB.
+clients); a warm batch of 100 in 0.9-1.3 s, almost all of it moto answering 100 puts. There
+is no Lambda CPU cap here; on Lambda, CPU scales with memory (1769 MB = 1 vCPU), so measure
+again with a real invocation before lowering memory below 256 MB.
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ def measure(batch_size: int, batches: int = BATCHES) -> dict:
 
     with tempfile.TemporaryDirectory() as folder, platformctl_moto(Path(folder) / "moto.log") as moto:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(AWS_ENDPOINT_URL=moto.endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
-                   AWS_DEFAULT_REGION="us-east-1")
+        env.update(AWS_ENDPOINT_URL=moto.endpoint, AWS_DEFAULT_REGION="us-east-1")
+        env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})  # emulator placeholders
         result = subprocess.run(
             [sys.executable, "-c", CHILD, str(batch_size), str(batches), str(REPO / "functions" / "order_ingest")],
             capture_output=True, text=True, env=env, check=False, timeout=600,

@@ -214,7 +214,10 @@ def _upsert(order: Order) -> bool:
                 "event_version": order.version,
                 "kinesis_sequence_number": order.sequence,
             },
-            ConditionExpression="attribute_not_exists(order_id) OR event_version < :version",
+            # New order, an item written before event_version existed, or an older event.
+            ConditionExpression=(
+                "attribute_not_exists(order_id) OR attribute_not_exists(event_version) OR event_version < :version"
+            ),
             ExpressionAttributeValues={":version": order.version},
         )
     except ClientError as exc:

@@ -150,6 +150,15 @@ def test_an_older_event_never_overwrites_a_newer_order(aws: Aws) -> None:
     assert item["status"] == "SHIPPED" and item["event_version"] == 3 and item["kinesis_sequence_number"] == "1"
 
 
+def test_an_item_from_before_event_versions_is_updated(aws: Aws) -> None:
+    handler = load_handler()
+    orders_table().put_item(Item={"order_id": "o-legacy", "status": "PLACED"})
+
+    handler.lambda_handler({"Records": [record({"order_id": "o-legacy", "status": "PAID", "version": 1}, "1")]})
+
+    assert orders_table().get_item(Key={"order_id": "o-legacy"})["Item"]["status"] == "PAID"
+
+
 def test_without_a_version_the_event_time_orders_events(aws: Aws) -> None:
     handler = load_handler()
     later = {"order_id": "o-3", "status": "PAID", "updated_at": "2026-02-01T12:00:00Z"}
