@@ -5,9 +5,9 @@ For one Kinesis batch the handler
    that can never succeed (not JSON, not an object, no order_id, a field of the wrong type)
    goes to the failure queue at once, with its data, and is not retried;
 2. writes the valid events to the raw bucket as one newline-delimited JSON object per
-   Hive-style partition of the batch (``<prefix>/dt=YYYY-MM-DD/hour=HH/<first>-<last>.json``,
-   named by the batch's first and last sequence numbers, so a retried batch overwrites its
-   own object), with customer_id and email replaced by an HMAC-SHA256 keyed with the secret
+   Hive-style partition of the batch (``<prefix>/dt=YYYY-MM-DD/hour=HH/<shard>-<first>-<last>.json``,
+   named by the shard and the batch's first and last sequence numbers, so a retried batch
+   overwrites its own object), with customer_id and email replaced by an HMAC-SHA256 keyed with the secret
    named by HMAC_SECRET_ARN: no customer identifier lands in the raw bucket;
 3. upserts every order in the orders table (keyed by ``order_id``) on the condition that the
    stored order is older (``event_version``: the event's integer ``version`` when it has one,
@@ -135,8 +135,15 @@ def partition(prefix: str, when: datetime) -> str:
     return f"{prefix}/dt={when:%Y-%m-%d}/hour={when:%H}/"
 
 
-def raw_key(prefix: str, when: datetime, first_sequence: str, last_sequence: str) -> str:
-    return f"{partition(prefix, when)}{first_sequence}-{last_sequence}.json"
+def raw_key(prefix: str, when: datetime, shard: str, first_sequence: str, last_sequence: str) -> str:
+    return f"{partition(prefix, when)}{shard}-{first_sequence}-{last_sequence}.json"
+
+
+def _shard(record: dict[str, Any]) -> str:
+    """The record's shard (eventID is "<shardId>:<sequenceNumber>"); sequence numbers are
+    unique within a shard only."""
+    event_id = record.get("eventID")
+    return event_id.split(":", 1)[0] if isinstance(event_id, str) and ":" in event_id else "shard"
 
 
 def pseudonymize(event: dict[str, Any], key: bytes) -> dict[str, Any]:
@@ -193,7 +200,7 @@ def _write_raw(orders: list[Order]) -> set[str]:
         try:
             _client("s3").put_object(
                 Bucket=os.environ["RAW_BUCKET"],
-                Key=raw_key(prefix, group[0].when, group[0].sequence, group[-1].sequence),
+                Key=raw_key(prefix, group[0].when, _shard(group[0].record), group[0].sequence, group[-1].sequence),
                 Body=("\n".join(lines) + "\n").encode(),
                 ContentType="application/x-ndjson",
             )

@@ -39,6 +39,7 @@ def record(payload: bytes | dict, sequence: str, arrival: float = ARRIVAL) -> di
     data = json.dumps(payload).encode() if isinstance(payload, dict) else payload
     return {
         "eventSource": "aws:kinesis",
+        "eventID": f"shardId-000000000000:{sequence}",
         "eventSourceARN": "arn:aws:kinesis:us-east-1:000000000000:stream/order-events",
         "kinesis": {
             "data": base64.b64encode(data).decode(),
@@ -109,10 +110,10 @@ def test_a_batch_is_one_ndjson_object_per_hive_partition(aws: Aws) -> None:
     assert result == {"batchItemFailures": []}
     found = objects()
     assert sorted(found) == [
-        "orders/dt=2026-01-01/hour=00/100-104.json",  # arrival time: the events carry none
-        "orders/dt=2026-03-07/hour=10/200-200.json",  # the event's own created_at
+        "orders/dt=2026-01-01/hour=00/shardId-000000000000-100-104.json",  # arrival time: no time in the events
+        "orders/dt=2026-03-07/hour=10/shardId-000000000000-200-200.json",  # the event's own created_at
     ]
-    lines = found["orders/dt=2026-01-01/hour=00/100-104.json"]
+    lines = found["orders/dt=2026-01-01/hour=00/shardId-000000000000-100-104.json"]
     assert [line["order_id"] for line in lines] == [f"o-{i}" for i in range(5)]
     assert [line["kinesis_sequence_number"] for line in lines] == [str(100 + i) for i in range(5)]
     assert lines[2]["total"] == 12.5
@@ -274,4 +275,6 @@ def test_partition_and_key_layout() -> None:
     handler = load_handler()
     when = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
     assert handler.partition("orders", when) == "orders/dt=2026-12-31/hour=23/"
-    assert handler.raw_key("orders", when, "1", "9") == "orders/dt=2026-12-31/hour=23/1-9.json"
+    assert handler.raw_key("orders", when, "shardId-000000000001", "1", "9") == (
+        "orders/dt=2026-12-31/hour=23/shardId-000000000001-1-9.json"
+    )
