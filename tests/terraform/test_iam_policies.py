@@ -189,11 +189,20 @@ def _plan(terraform: Terraform, folder: Path, *targets: str) -> dict:
     return json.loads(terraform.run(folder, "show", "-json", "policies.tfplan").stdout)
 
 
-def _provider(moto: Moto, region: str = "") -> str:
+def _provider(moto: Moto, region: str = "", alias: str = "") -> str:
     """The provider pointed at moto; with a region, a whole block, else an override of one."""
     endpoints = "\n".join(f'    {service:<22} = "{moto.endpoint}"' for service in SERVICES)
     region_line = f'  region                      = "{region}"\n' if region else ""
+    if alias:
+        region_line = f'  alias                       = "{alias}"\n' + region_line
     return PROVIDER.format(region=region_line, account=EMULATOR_ACCOUNT, endpoints=endpoints)
+
+
+def _overrides(folder: Path, moto: Moto) -> str:
+    """A local backend, and every aws provider block of the root (aliases too) pointed at moto."""
+    text = "\n".join(path.read_text() for path in folder.glob("*.tf"))
+    aliases = sorted(set(re.findall(r'^\s*alias\s*=\s*"([^"]+)"', text, flags=re.MULTILINE)))
+    return BACKEND + _provider(moto) + "".join("\n" + _provider(moto, alias=alias) for alias in aliases)
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +214,7 @@ def planned(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> d
     with platformctl_moto(workspace / "moto.log") as moto:
         for environment in ("local", "dev", "prod"):
             folder = root / "environments" / environment
-            (folder / "zz_test_override.tf").write_text(BACKEND + _provider(moto))
+            (folder / "zz_test_override.tf").write_text(_overrides(folder, moto))
             plans[environment] = _plan(terraform, folder)
         modules_root = root / "policies"
         modules_root.mkdir()
