@@ -148,7 +148,8 @@ def test_streams(applied: Applied, moto: Moto) -> None:
         summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
         assert summary["EncryptionType"] == "KMS" and summary["KeyId"] == "alias/aws/kinesis"
         assert summary["StreamModeDetails"]["StreamMode"] == "ON_DEMAND"
-        assert summary["RetentionPeriodHours"] == 24
+        # order-events keeps 14 days, as long as the failure queue keeps pointers into it.
+        assert summary["RetentionPeriodHours"] == (336 if stream.endswith("-order-events") else 24)
         tags = {t["Key"] for t in kinesis.list_tags_for_stream(StreamName=stream)["Tags"]}
         assert tags >= REQUIRED_TAGS, "the second apply tags the streams"
 
@@ -164,7 +165,7 @@ def test_queues(applied: Applied, moto: Moto) -> None:
     assert redrive["deadLetterTargetArn"] == dlq["QueueArn"] and int(redrive["maxReceiveCount"]) == 5
     assert queue["VisibilityTimeout"] == "180", "6 x the function's 30 s timeout"
     assert queue["SqsManagedSseEnabled"] == "true" and dlq["SqsManagedSseEnabled"] == "true"
-    assert dlq["MessageRetentionPeriod"] == "1209600"
+    assert dlq["MessageRetentionPeriod"] == "1209600" and queue["MessageRetentionPeriod"] == "1209600"
     assert set(sqs.list_queue_tags(QueueUrl=queue_url).get("Tags", {})) >= REQUIRED_TAGS
 
 
@@ -174,7 +175,11 @@ def test_function_role_and_event_source_mapping(applied: Applied, moto: Moto) ->
     config = lam.get_function_configuration(FunctionName=name)
     assert config["Runtime"] == "python3.12" and config["Handler"] == "handler.lambda_handler"
     assert config["MemorySize"] == 256 and config["Timeout"] == 30
-    assert set(config["Environment"]["Variables"]) == {"RAW_BUCKET", "ORDERS_TABLE", "FAILURE_QUEUE_URL"}
+    variables = config["Environment"]["Variables"]
+    assert set(variables) == {"RAW_BUCKET", "ORDERS_TABLE", "FAILURE_QUEUE_URL", "HMAC_SECRET_ARN"}
+    secret = moto.client("secretsmanager").describe_secret(SecretId=variables["HMAC_SECRET_ARN"])
+    assert secret["Name"] == "ecommerce-data-platform-local-order-ingest-hmac", "the key by reference, not value"
+    assert config["Architectures"] == ["arm64"]
     role_name = config["Role"].rsplit("/", 1)[1]
     assert role_name == f"{name}-role"
     trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]

@@ -15,7 +15,7 @@ from terraform.tf_helpers import EMULATOR_ACCOUNT, Moto, Terraform, copy_tree, l
 REQUIRED_TAGS = {"Environment", "Project", "Owner", "CostCenter"}
 SERVICES = (
     "applicationautoscaling", "budgets", "cloudwatch", "dynamodb", "iam", "kinesis", "kms",
-    "lambda", "logs", "s3", "sqs", "sts",
+    "lambda", "logs", "s3", "secretsmanager", "sqs", "sts",
 )
 
 OVERRIDE = """\
@@ -110,7 +110,7 @@ def test_plan_against_moto(environment: str, terraform: Terraform, moto: Moto, t
         key = _after(plan, "aws_kms_key.data")
         assert key["enable_key_rotation"] is True
         stream = _after(plan, 'module.streams.aws_kinesis_stream.this["order_events"]')
-        assert stream["retention_period"] == 168
+        assert stream["retention_period"] == 336  # covers the 14-day failure queue
         assert _after(plan, "module.order_ingest.aws_cloudwatch_log_group.function")["retention_in_days"] == 365
         unknown = {c["address"]: c["change"]["after_unknown"] for c in plan["resource_changes"]}
         assert unknown['module.tables.aws_dynamodb_table.this["orders"]']["server_side_encryption"][0]["kms_key_arn"], (

@@ -54,7 +54,8 @@ module "streams" {
 
   name_prefix = local.name_prefix
   streams = {
-    order_events = {}
+    # 14 days: as long as the failure queue keeps the on-failure pointers into this stream.
+    order_events = { retention_period = 336 }
     clickstream  = {}
   }
   stream_mode     = "ON_DEMAND"
@@ -68,7 +69,9 @@ module "queues" {
   queues = {
     # Bad order events and exhausted Kinesis batches from order_ingest.
     order_ingest_failures = {
-      visibility_timeout_seconds = 6 * 30 # 6 x the function's timeout
+      visibility_timeout_seconds = 6 * 30         # 6 x the function's timeout
+      message_retention_seconds  = 14 * 24 * 3600 # the most SQS keeps; the DLQ keeps as long
+      depth_alarm_threshold      = 0              # every message is a record that did not land
     }
   }
   # moto does not return the RedriveAllowPolicy attribute, so the provider would wait for it
@@ -82,8 +85,10 @@ module "order_ingest" {
   function_name = "${local.name_prefix}-order-ingest"
   description   = "Kinesis order events to the raw bucket and the orders table."
   package_path  = local.package_path
-  memory_size   = 256
-  timeout       = 30
+  # benchmarks/bench_order_ingest.py: peak RSS 55 MB (batches of 100) to 59 MB (1000); 256 MB
+  # keeps 4x headroom and twice 128 MB's CPU share for boto3's cold start.
+  memory_size = 256
+  timeout     = 30
 
   log_retention_days = 7
   tracing_mode       = "PassThrough"
@@ -94,6 +99,10 @@ module "order_ingest" {
   s3_bucket_arns      = [module.data_lake.bucket_arns["raw"]]
   dynamodb_table_arns = [module.tables.table_arns["orders"]]
   failure_queue_arn   = module.queues.queue_arns["order_ingest_failures"]
+  secret_arns         = { HMAC_SECRET_ARN = aws_secretsmanager_secret.order_ingest_hmac.arn } # secrets.tf
+
+  stream_retention_hours          = module.streams.retention_hours["order_events"]
+  failure_queue_retention_seconds = module.queues.message_retention_seconds["order_ingest_failures"]
 
   environment_variables = {
     RAW_BUCKET        = module.data_lake.bucket_names["raw"]

@@ -1,11 +1,11 @@
 output "table_names" {
   description = "Table name per logical table key."
-  value       = { for key, table in aws_dynamodb_table.this : key => table.name }
+  value       = { for key, table in local.tables : key => table.name }
 }
 
 output "table_arns" {
   description = "Table ARN per logical table key."
-  value       = { for key, table in aws_dynamodb_table.this : key => table.arn }
+  value       = { for key, table in local.tables : key => table.arn }
 }
 
 output "autoscaling_resource_ids" {

@@ -13,7 +13,7 @@ resource "aws_cloudwatch_metric_alarm" "iterator_age" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
+  ok_actions          = var.ok_actions
 
   tags = var.tags
 }
@@ -34,7 +34,7 @@ resource "aws_cloudwatch_metric_alarm" "write_throttled" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
+  ok_actions          = var.ok_actions
 
   tags = var.tags
 }

@@ -56,7 +56,14 @@ variable "iterator_age_alarm_threshold_ms" {
 
 variable "alarm_actions" {
   type        = list(string)
-  description = "ARNs (for example SNS topics) notified when an alarm fires or recovers."
+  description = "ARNs (for example the platform's alerts SNS topic) notified when an alarm of the module goes to ALARM."
+  default     = []
+  nullable    = false
+}
+
+variable "ok_actions" {
+  type        = list(string)
+  description = "ARNs (for example the platform's alerts SNS topic) notified when an alarm of the module returns to OK."
   default     = []
   nullable    = false
 }

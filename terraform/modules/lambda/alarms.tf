@@ -11,7 +11,7 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
+  ok_actions          = var.ok_actions
 
   tags = var.tags
 }
@@ -29,7 +29,7 @@ resource "aws_cloudwatch_metric_alarm" "throttles" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
+  ok_actions          = var.ok_actions
 
   tags = var.tags
 }

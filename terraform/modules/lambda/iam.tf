@@ -1,5 +1,11 @@
 locals {
   kms_key_arns = compact(concat(var.kms_key_arns, [var.kms_key_arn]))
+  region       = split(":", var.kinesis_stream_arn)[3]
+
+  # The services through which the function uses the shared key: reading the stream,
+  # writing objects, items and failure messages, reading its secrets, and Lambda decrypting
+  # the function's environment. kms:ViaService keeps the grant from being used directly.
+  kms_via_services = [for service in ["kinesis", "s3", "dynamodb", "sqs", "secretsmanager", "lambda"] : "${service}.${local.region}.amazonaws.com"]
 
   policy_statements = concat(
     [
@@ -10,6 +16,10 @@ locals {
         Resource = ["${aws_cloudwatch_log_group.function.arn}:*"]
       },
       {
+        # What the event source mapping needs on the stream ARN (AWS's
+        # AWSLambdaKinesisExecutionRole less kinesis:ListStreams, which needs "*", and
+        # kinesis:SubscribeToShard, which applies to consumer ARNs: the mapping reads
+        # the stream itself, without an enhanced fan-out consumer).
         Sid    = "ReadEventStream"
         Effect = "Allow"
         Action = [
@@ -18,14 +28,14 @@ locals {
           "kinesis:GetRecords",
           "kinesis:GetShardIterator",
           "kinesis:ListShards",
-          "kinesis:SubscribeToShard",
         ]
         Resource = [var.kinesis_stream_arn]
       },
       {
+        # The handler sends bad records; the mapping sends exhausted batches' pointers.
         Sid      = "SendFailures"
         Effect   = "Allow"
-        Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+        Action   = ["sqs:SendMessage"]
         Resource = [var.failure_queue_arn]
       },
     ],
@@ -39,18 +49,30 @@ locals {
     ],
     length(var.dynamodb_table_arns) == 0 ? [] : [
       {
+        # Conditional puts only: the handler never reads or updates in place.
         Sid      = "UpsertItems"
         Effect   = "Allow"
-        Action   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+        Action   = ["dynamodb:PutItem"]
         Resource = var.dynamodb_table_arns
+      },
+    ],
+    length(var.secret_arns) == 0 ? [] : [
+      {
+        Sid      = "ReadOwnSecrets"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = values(var.secret_arns)
       },
     ],
     length(local.kms_key_arns) == 0 ? [] : [
       {
-        Sid      = "UseDataKeys"
+        Sid      = "UseDataKeysThroughServices"
         Effect   = "Allow"
         Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource = local.kms_key_arns
+        Condition = {
+          StringEquals = { "kms:ViaService" = local.kms_via_services }
+        }
       },
     ],
     # X-Ray's trace APIs have no resource-level permissions: "*" is the only valid resource.

@@ -14,15 +14,15 @@ resource "aws_cloudwatch_log_group" "function" {
 
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:Invoked synchronously by the Kinesis event source mapping, never asynchronously: failed batches go to the mapping's on-failure SQS destination, so a function DLQ would never receive anything.
-  #checkov:skip=CKV_AWS_117:The function reaches only AWS regional endpoints (Kinesis, S3, DynamoDB, SQS) and no private resource; a VPC would add NAT cost and cold-start latency for nothing.
+  #checkov:skip=CKV_AWS_117:The function reaches only AWS regional endpoints (Kinesis, S3, DynamoDB, SQS, Secrets Manager) and no private resource; a VPC would add NAT cost and cold-start latency for nothing.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile; the package is built reproducibly from reviewed source in this repo and its hash is pinned by source_code_hash.
-  #checkov:skip=CKV_AWS_173:The environment holds resource names only, never secrets; it is encrypted with the customer-managed key whenever kms_key_arn is given (prod).
+  #checkov:skip=CKV_AWS_173:The environment holds resource names and secret ARNs only, never secret values (secret_arns); it is encrypted with the customer-managed key whenever kms_key_arn is given (prod).
   function_name = var.function_name
   description   = var.description
   role          = aws_iam_role.lambda.arn
   handler       = var.handler
   runtime       = var.runtime
-  architectures = ["x86_64"]
+  architectures = [var.architecture]
   memory_size   = var.memory_size
   timeout       = var.timeout
   kms_key_arn   = var.kms_key_arn
@@ -32,8 +32,10 @@ resource "aws_lambda_function" "this" {
   filename         = var.package_path
   source_code_hash = local.package_exists ? filebase64sha256(var.package_path) : null
 
+  # Secrets by reference only: the function gets each secret's ARN and reads the value at
+  # run time with its role.
   environment {
-    variables = var.environment_variables
+    variables = merge(var.environment_variables, var.secret_arns)
   }
 
   tracing_config {
@@ -73,4 +75,13 @@ resource "aws_lambda_event_source_mapping" "kinesis" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    # The on-failure destination receives pointers (shard, sequence range), not records: they
+    # are worth something only while the stream still holds the data they point at.
+    precondition {
+      condition     = var.stream_retention_hours == null || var.failure_queue_retention_seconds == null || try(var.stream_retention_hours * 3600 >= var.failure_queue_retention_seconds, true)
+      error_message = "The stream keeps records ${coalesce(var.stream_retention_hours, 0)} hours but the failure queue keeps messages ${coalesce(var.failure_queue_retention_seconds, 0)} s: raise the stream's retention to cover the queue's, or the queue's pointers outlive the records they point at."
+    }
+  }
 }

@@ -55,8 +55,24 @@ variable "timeout" {
 
 variable "reserved_concurrent_executions" {
   type        = number
-  description = "Concurrency reserved for (and capping) the function, so a burst cannot starve the account's other functions; -1 leaves it unreserved."
-  default     = -1
+  description = "Concurrency reserved for (and capping) the function, so a burst cannot starve the account's other functions. Null (the default) reserves nothing: a new account's concurrency quota is 10 and AWS keeps 10 unreserved, so any reservation there fails; set it once the quota is raised."
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrent_executions == null || try(var.reserved_concurrent_executions >= 0 && floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions, false)
+    error_message = "reserved_concurrent_executions must be null (no reservation) or a whole number >= 0."
+  }
+}
+
+variable "architecture" {
+  type        = string
+  description = "Instruction set of the function: arm64 (Graviton, about 20% cheaper per GB-second) unless a dependency ships x86-only native code. order_ingest is pure Python (boto3 is in the runtime)."
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
 }
 
 variable "tracing_mode" {
@@ -96,7 +112,7 @@ variable "kms_key_arn" {
 
 variable "kms_key_arns" {
   type        = list(string)
-  description = "ARNs of customer-managed KMS keys protecting the stream, bucket, table or queue the function uses; the role gets kms:Decrypt and kms:GenerateDataKey on exactly these."
+  description = "ARNs of customer-managed KMS keys protecting the stream, bucket, table, queue or secrets the function uses; the role gets kms:Decrypt and kms:GenerateDataKey on exactly these, only through those services (kms:ViaService)."
   default     = []
   nullable    = false
 }
@@ -115,7 +131,7 @@ variable "s3_bucket_arns" {
 
 variable "dynamodb_table_arns" {
   type        = list(string)
-  description = "ARNs of the tables the function may upsert items in (dynamodb:PutItem, dynamodb:UpdateItem)."
+  description = "ARNs of the tables the function may upsert items in (dynamodb:PutItem; the handler's conditional puts)."
   default     = []
   nullable    = false
 }
@@ -149,9 +165,40 @@ variable "event_source" {
   }
 }
 
+variable "secret_arns" {
+  type        = map(string)
+  description = "Secrets Manager secrets the function reads at run time, keyed by the environment variable that carries each one's ARN (for example HMAC_SECRET_ARN = <arn>). The function gets references, never values; the role may secretsmanager:GetSecretValue on exactly these ARNs."
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for name, arn in var.secret_arns : can(regex("^[A-Z][A-Z0-9_]*$", name)) && can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", arn))])
+    error_message = "secret_arns maps UPPER_CASE environment variable names to Secrets Manager secret ARNs."
+  }
+}
+
+variable "stream_retention_hours" {
+  type        = number
+  description = "Retention of the consumed stream in hours (the kinesis module's retention_hours output). With failure_queue_retention_seconds, the plan fails unless the stream keeps records at least as long as the failure queue keeps the mapping's pointers to them. Null skips the check."
+  default     = null
+}
+
+variable "failure_queue_retention_seconds" {
+  type        = number
+  description = "Message retention of the failure queue in seconds (the sqs module's message_retention_seconds output); see stream_retention_hours."
+  default     = null
+}
+
 variable "alarm_actions" {
   type        = list(string)
-  description = "ARNs (for example SNS topics) notified when an alarm fires or recovers."
+  description = "ARNs (for example the platform's alerts SNS topic) notified when an alarm of the module goes to ALARM."
+  default     = []
+  nullable    = false
+}
+
+variable "ok_actions" {
+  type        = list(string)
+  description = "ARNs (for example the platform's alerts SNS topic) notified when an alarm of the module returns to OK."
   default     = []
   nullable    = false
 }

@@ -17,8 +17,8 @@ locals {
 }
 
 resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_18:Server access logs go to a separate logging account's bucket via an organisation-level CloudTrail data-event trail, not a per-bucket log bucket.
-  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery decision taken per dataset; the lake is rebuilt from the event streams.
+  #checkov:skip=CKV_AWS_18:Access logging is the environment's choice: aws_s3_bucket_logging.this (below) sends every layer's server access logs to var.access_log_bucket when one is given, a bucket outside the lake whose policy admits logging.s3.amazonaws.com; no environment names one yet.
+  #checkov:skip=CKV_AWS_144:No second-region copy: recovery within the region rests on versioning (aws_s3_bucket_versioning.this) and the noncurrent versions the lifecycle keeps (lifecycle_defaults.noncurrent_version_expiration_days); cross-region replication doubles storage cost and is a per-dataset disaster-recovery decision.
   #checkov:skip=CKV2_AWS_62:No consumer subscribes to object-created events yet; notifications are added with their consumer.
   #checkov:skip=CKV_AWS_145:SSE-KMS is used whenever the environment passes kms_key_arn (prod does); SSE-S3 elsewhere.
   for_each = var.bucket_names
@@ -59,6 +59,16 @@ resource "aws_s3_bucket_versioning" "this" {
   }
 }
 
+# Server access logs, when the environment names a log bucket (which must admit
+# logging.s3.amazonaws.com in its bucket policy, and must not be a bucket of the lake).
+resource "aws_s3_bucket_logging" "this" {
+  for_each = var.access_log_bucket == null ? {} : var.bucket_names
+
+  bucket        = aws_s3_bucket.this[each.key].id
+  target_bucket = var.access_log_bucket
+  target_prefix = "s3/${each.value}/"
+}
+
 resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
   for_each = var.bucket_names
 
@@ -79,6 +89,15 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   for_each = var.bucket_names
 
   bucket = aws_s3_bucket.this[each.key].id
+
+  # Set explicitly rather than left to S3: buckets whose lifecycle predates September 2024
+  # keep the old default (varies_by_storage_class) and new ones get all_storage_classes_128K,
+  # so an unset value means different tiering on two buckets with the same HCL (and the
+  # provider reads back whichever S3 chose). all_storage_classes_128K keeps objects under
+  # 128 KB in STANDARD: moving them costs more in per-object transition requests (and, for
+  # GLACIER, 40 KB of billed metadata per object) than it saves. That is why order_ingest
+  # writes one newline-delimited object per batch, not one tiny object per record.
+  transition_default_minimum_object_size = var.transition_default_minimum_object_size
 
   rule {
     id     = "${each.key}-tiering"

@@ -30,6 +30,17 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "access_log_bucket" {
+  type        = string
+  description = "Name of an existing bucket, outside the lake, that receives every layer's S3 server access logs under s3/<bucket name>/ (its policy must admit logging.s3.amazonaws.com). Null: no access logging."
+  default     = null
+
+  validation {
+    condition     = var.access_log_bucket == null || !contains(values(var.bucket_names), coalesce(var.access_log_bucket, "-"))
+    error_message = "access_log_bucket must not be a bucket of the lake: logging a bucket into itself logs its own log writes, forever."
+  }
+}
+
 variable "force_destroy" {
   type        = bool
   description = "Allow `terraform destroy` to delete non-empty buckets. Only for throwaway environments (local); never in prod."
@@ -48,8 +59,13 @@ variable "lifecycle_defaults" {
   nullable    = false
 
   validation {
-    condition     = var.lifecycle_defaults.transition_to_ia_days >= 30 && var.lifecycle_defaults.transition_to_glacier_days > var.lifecycle_defaults.transition_to_ia_days
-    error_message = "S3 requires transition_to_ia_days >= 30, and transition_to_glacier_days must come after it."
+    condition     = var.lifecycle_defaults.transition_to_ia_days >= 30
+    error_message = "S3 keeps objects in STANDARD for at least 30 days before STANDARD_IA: transition_to_ia_days must be >= 30."
+  }
+
+  validation {
+    condition     = var.lifecycle_defaults.transition_to_glacier_days >= var.lifecycle_defaults.transition_to_ia_days + 30
+    error_message = "S3 keeps objects in STANDARD_IA for at least 30 days: transition_to_glacier_days must be >= transition_to_ia_days + 30."
   }
 }
 
@@ -64,13 +80,39 @@ variable "lifecycle_overrides" {
   default     = {}
   nullable    = false
 
+  # Checked on the values a layer ends up with (its overrides on top of lifecycle_defaults), so
+  # an override of one transition cannot break the 30-day gap with the other's default.
+  validation {
+    condition = alltrue([
+      for layer in values(var.lifecycle_overrides) : coalesce(layer.transition_to_ia_days, var.lifecycle_defaults.transition_to_ia_days) >= 30
+    ])
+    error_message = "S3 keeps objects in STANDARD for at least 30 days before STANDARD_IA: every layer's transition_to_ia_days must be >= 30."
+  }
+
   validation {
     condition = alltrue([
       for layer in values(var.lifecycle_overrides) : (
-        coalesce(layer.transition_to_ia_days, 30) >= 30
+        coalesce(layer.transition_to_glacier_days, var.lifecycle_defaults.transition_to_glacier_days) >=
+        coalesce(layer.transition_to_ia_days, var.lifecycle_defaults.transition_to_ia_days) + 30
       )
     ])
-    error_message = "S3 requires transition_to_ia_days >= 30."
+    error_message = "S3 keeps objects in STANDARD_IA for at least 30 days: every layer's transition_to_glacier_days (override or default) must be >= its transition_to_ia_days + 30."
+  }
+
+  validation {
+    condition     = alltrue([for layer in keys(var.lifecycle_overrides) : contains(keys(var.bucket_names), layer)])
+    error_message = "lifecycle_overrides may only name layers of bucket_names."
+  }
+}
+
+variable "transition_default_minimum_object_size" {
+  type        = string
+  description = "Which objects S3 lifecycle transitions by default: all_storage_classes_128K (no object under 128 KB transitions to any class) or varies_by_storage_class (objects under 128 KB still go to GLACIER and DEEP_ARCHIVE)."
+  default     = "all_storage_classes_128K"
+
+  validation {
+    condition     = contains(["all_storage_classes_128K", "varies_by_storage_class"], var.transition_default_minimum_object_size)
+    error_message = "transition_default_minimum_object_size must be all_storage_classes_128K or varies_by_storage_class."
   }
 }
 

@@ -13,7 +13,7 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
+  ok_actions          = var.ok_actions
 
   tags = var.tags
 }
@@ -36,7 +36,27 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
+  ok_actions          = var.ok_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "queue_depth" {
+  for_each = { for key, queue in var.queues : key => queue if queue.depth_alarm_threshold != null }
+
+  alarm_name          = "${aws_sqs_queue.this[each.key].name}-depth"
+  alarm_description   = "${aws_sqs_queue.this[each.key].name} holds more than ${each.value.depth_alarm_threshold} visible messages: each one is a failure to look at before it expires."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.this[each.key].name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = each.value.depth_alarm_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.ok_actions
 
   tags = var.tags
 }

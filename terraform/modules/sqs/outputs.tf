@@ -22,3 +22,8 @@ output "dlq_arns" {
   description = "Dead-letter queue ARN per logical queue key."
   value       = { for key, queue in aws_sqs_queue.dlq : key => queue.arn }
 }
+
+output "message_retention_seconds" {
+  description = "Message retention in seconds per logical queue key."
+  value       = { for key, queue in aws_sqs_queue.this : key => queue.message_retention_seconds }
+}

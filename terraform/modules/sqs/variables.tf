@@ -10,6 +10,7 @@ variable "queues" {
     receive_wait_time_seconds  = optional(number, 20)
     max_receive_count          = optional(number, 5)
     dlq_retention_seconds      = optional(number, 1209600)
+    depth_alarm_threshold      = optional(number)
   }))
   description = <<-EOT
     Queues keyed by logical name, each created with its own dead-letter queue and redrive policy.
@@ -17,6 +18,8 @@ variable "queues" {
     consumes the queue, set it to at least 6 times the function's timeout (AWS's guidance), so a
     message is not redelivered while a retried batch is still running. Defaults: 180 s visibility
     (a 30 s function), 4 days retention, 20 s long polling, 5 receives before the DLQ, 14 days in the DLQ.
+    depth_alarm_threshold (null: none) alarms when the queue itself holds more visible messages
+    than that, for queues where every message is an incident (a failure queue: 0).
   EOT
   nullable    = false
 
@@ -73,7 +76,14 @@ variable "oldest_message_age_alarm_threshold_seconds" {
 
 variable "alarm_actions" {
   type        = list(string)
-  description = "ARNs (for example SNS topics) notified when an alarm fires or recovers."
+  description = "ARNs (for example the platform's alerts SNS topic) notified when an alarm of the module goes to ALARM."
+  default     = []
+  nullable    = false
+}
+
+variable "ok_actions" {
+  type        = list(string)
+  description = "ARNs (for example the platform's alerts SNS topic) notified when an alarm of the module returns to OK."
   default     = []
   nullable    = false
 }

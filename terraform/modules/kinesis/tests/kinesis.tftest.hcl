@@ -111,3 +111,18 @@ run "rejects_unknown_stream_mode" {
 
   expect_failures = [var.stream_mode]
 }
+
+run "every_alarm_notifies_its_actions" {
+  command = plan
+
+  variables {
+    alarm_actions = ["arn:aws:sns:us-east-1:111111111111:alerts"]
+    ok_actions    = ["arn:aws:sns:us-east-1:111111111111:alerts-ok"]
+  }
+
+  assert {
+    condition = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.iterator_age), values(aws_cloudwatch_metric_alarm.write_throttled)) :
+    toset(a.alarm_actions) == toset(var.alarm_actions) && toset(a.ok_actions) == toset(var.ok_actions)])
+    error_message = "Every alarm sends ALARM to alarm_actions and OK to ok_actions."
+  }
+}

@@ -42,6 +42,16 @@ run "function_is_configured_and_packaged" {
   }
 
   assert {
+    condition     = one(aws_lambda_function.this.architectures) == "arm64"
+    error_message = "Graviton (arm64) by default."
+  }
+
+  assert {
+    condition     = coalesce(aws_lambda_function.this.reserved_concurrent_executions, -1) == -1
+    error_message = "No reserved concurrency by default (a new account's quota of 10 leaves nothing to reserve)."
+  }
+
+  assert {
     condition     = aws_lambda_function.this.source_code_hash == filebase64sha256("tests/fixtures/package.zip")
     error_message = "The code hash is the package's, so a rebuild with a change redeploys."
   }
@@ -97,8 +107,18 @@ run "role_has_least_privilege" {
   }
 
   assert {
-    condition     = toset(one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Action if s.Sid == "UpsertItems"])) == toset(["dynamodb:PutItem", "dynamodb:UpdateItem"]) && one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Action if s.Sid == "WriteObjects"]) == ["s3:PutObject"]
-    error_message = "The function may only put objects and upsert items."
+    condition     = one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Action if s.Sid == "UpsertItems"]) == ["dynamodb:PutItem"] && one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Action if s.Sid == "WriteObjects"]) == ["s3:PutObject"] && one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Action if s.Sid == "SendFailures"]) == ["sqs:SendMessage"]
+    error_message = "The function may only put objects, put items and send failure messages."
+  }
+
+  assert {
+    condition     = !contains(one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Action if s.Sid == "ReadEventStream"]), "kinesis:SubscribeToShard")
+    error_message = "kinesis:SubscribeToShard applies to consumer ARNs, not to the stream ARN the grant names."
+  }
+
+  assert {
+    condition     = length([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s if s.Sid == "ReadOwnSecrets"]) == 0
+    error_message = "No Secrets Manager grant unless secret_arns names a secret."
   }
 }
 
@@ -112,8 +132,13 @@ run "kms_keys_are_granted_only_when_given" {
   }
 
   assert {
-    condition     = toset(one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Resource if s.Sid == "UseDataKeys"])) == toset(["arn:aws:kms:us-east-1:222222222222:key/data", "arn:aws:kms:us-east-1:222222222222:key/lambda"])
+    condition     = toset(one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Resource if s.Sid == "UseDataKeysThroughServices"])) == toset(["arn:aws:kms:us-east-1:222222222222:key/data", "arn:aws:kms:us-east-1:222222222222:key/lambda"])
     error_message = "kms:Decrypt/GenerateDataKey only on the given keys."
+  }
+
+  assert {
+    condition     = toset(one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s.Condition.StringEquals["kms:ViaService"] if s.Sid == "UseDataKeysThroughServices"])) == toset([for service in ["kinesis", "s3", "dynamodb", "sqs", "secretsmanager", "lambda"] : "${service}.us-east-1.amazonaws.com"])
+    error_message = "The key grant holds only through the services the function uses, in the stream's region (kms:ViaService)."
   }
 
   assert {
@@ -249,4 +274,93 @@ run "rejects_batch_size_above_10000" {
   }
 
   expect_failures = [var.event_source]
+}
+
+run "every_alarm_notifies_its_actions" {
+  command = plan
+
+  variables {
+    alarm_actions = ["arn:aws:sns:us-east-1:111111111111:alerts"]
+    ok_actions    = ["arn:aws:sns:us-east-1:111111111111:alerts-ok"]
+  }
+
+  assert {
+    condition = alltrue([for a in [aws_cloudwatch_metric_alarm.errors, aws_cloudwatch_metric_alarm.throttles] :
+    toset(a.alarm_actions) == toset(var.alarm_actions) && toset(a.ok_actions) == toset(var.ok_actions)])
+    error_message = "Every alarm sends ALARM to alarm_actions and OK to ok_actions."
+  }
+}
+
+run "secrets_are_referenced_and_granted_alone" {
+  command = plan
+
+  variables {
+    secret_arns           = { HMAC_SECRET_ARN = "arn:aws:secretsmanager:us-east-1:111111111111:secret:order-ingest-hmac-AbCdEf" }
+    environment_variables = { RAW_BUCKET = "raw-bucket" }
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s if s.Sid == "ReadOwnSecrets"]).Action == ["secretsmanager:GetSecretValue"] && one([for s in jsondecode(aws_iam_role_policy.lambda.policy).Statement : s if s.Sid == "ReadOwnSecrets"]).Resource == ["arn:aws:secretsmanager:us-east-1:111111111111:secret:order-ingest-hmac-AbCdEf"]
+    error_message = "The role may read exactly the secrets given."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["HMAC_SECRET_ARN"] == var.secret_arns["HMAC_SECRET_ARN"] && aws_lambda_function.this.environment[0].variables["RAW_BUCKET"] == "raw-bucket"
+    error_message = "The function gets the secret by reference (its ARN) beside its other variables."
+  }
+}
+
+run "rejects_a_stream_that_forgets_before_the_failure_queue" {
+  command = plan
+
+  variables {
+    stream_retention_hours          = 24
+    failure_queue_retention_seconds = 1209600
+  }
+
+  expect_failures = [aws_lambda_event_source_mapping.kinesis]
+}
+
+run "accepts_a_stream_that_outlives_the_failure_queue" {
+  command = plan
+
+  variables {
+    stream_retention_hours          = 336
+    failure_queue_retention_seconds = 1209600
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.kinesis.destination_config[0].on_failure[0].destination_arn == var.failure_queue_arn
+    error_message = "14 days of stream retention cover a 14-day failure queue."
+  }
+}
+
+run "rejects_unknown_architecture" {
+  command = plan
+
+  variables {
+    architecture = "x86"
+  }
+
+  expect_failures = [var.architecture]
+}
+
+run "rejects_negative_reserved_concurrency" {
+  command = plan
+
+  variables {
+    reserved_concurrent_executions = -1
+  }
+
+  expect_failures = [var.reserved_concurrent_executions]
+}
+
+run "rejects_a_secret_that_is_not_an_arn" {
+  command = plan
+
+  variables {
+    secret_arns = { HMAC_SECRET_ARN = "" } # not an ARN
+  }
+
+  expect_failures = [var.secret_arns]
 }

@@ -159,3 +159,126 @@ run "rejects_override_before_30_days" {
 
   expect_failures = [var.lifecycle_overrides]
 }
+
+run "rejects_default_glacier_sooner_than_30_days_after_infrequent_access" {
+  command = plan
+
+  variables {
+    lifecycle_defaults = { transition_to_ia_days = 30, transition_to_glacier_days = 59 }
+  }
+
+  expect_failures = [var.lifecycle_defaults]
+}
+
+run "rejects_override_glacier_sooner_than_30_days_after_infrequent_access" {
+  command = plan
+
+  variables {
+    lifecycle_overrides = { curated = { transition_to_ia_days = 90, transition_to_glacier_days = 100 } }
+  }
+
+  expect_failures = [var.lifecycle_overrides]
+}
+
+run "rejects_override_infrequent_access_too_close_to_default_glacier" {
+  command = plan
+
+  variables {
+    # Default GLACIER is day 90: moving STANDARD_IA alone to day 75 leaves 15 days between them.
+    lifecycle_overrides = { raw = { transition_to_ia_days = 75 } }
+  }
+
+  expect_failures = [var.lifecycle_overrides]
+}
+
+run "rejects_override_glacier_too_close_to_default_infrequent_access" {
+  command = plan
+
+  variables {
+    # Default STANDARD_IA is day 30: GLACIER alone at day 45 leaves 15 days between them.
+    lifecycle_overrides = { processed = { transition_to_glacier_days = 45 } }
+  }
+
+  expect_failures = [var.lifecycle_overrides]
+}
+
+run "rejects_override_of_an_unknown_layer" {
+  command = plan
+
+  variables {
+    lifecycle_overrides = { archive = { transition_to_ia_days = 60, transition_to_glacier_days = 120 } }
+  }
+
+  expect_failures = [var.lifecycle_overrides]
+}
+
+run "rejects_unknown_transition_default_minimum_object_size" {
+  command = plan
+
+  variables {
+    transition_default_minimum_object_size = "64K"
+  }
+
+  expect_failures = [var.transition_default_minimum_object_size]
+}
+
+run "accepts_exactly_30_days_between_tiers_and_sets_the_minimum_object_size" {
+  command = plan
+
+  variables {
+    lifecycle_defaults  = { transition_to_ia_days = 30, transition_to_glacier_days = 60 }
+    lifecycle_overrides = { curated = { transition_to_ia_days = 90, transition_to_glacier_days = 120 } }
+  }
+
+  assert {
+    condition     = alltrue([for c in aws_s3_bucket_lifecycle_configuration.this : c.transition_default_minimum_object_size == "all_storage_classes_128K"])
+    error_message = "Every lifecycle configuration states which objects transition (all_storage_classes_128K by default), instead of leaving it to S3."
+  }
+
+  assert {
+    condition     = toset([for t in aws_s3_bucket_lifecycle_configuration.this["raw"].rule[0].transition : "${t.storage_class}:${t.days}"]) == toset(["STANDARD_IA:30", "GLACIER:60"])
+    error_message = "GLACIER exactly 30 days after STANDARD_IA is accepted."
+  }
+
+  assert {
+    condition     = toset([for t in aws_s3_bucket_lifecycle_configuration.this["curated"].rule[0].transition : "${t.storage_class}:${t.days}"]) == toset(["STANDARD_IA:90", "GLACIER:120"])
+    error_message = "An override holding both transitions 30 days apart is accepted."
+  }
+}
+
+run "access_logs_go_to_the_named_bucket" {
+  command = plan
+
+  variables {
+    access_log_bucket = "ecommerce-data-platform-dev-access-logs"
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_logging.this) == 3 && alltrue([for l in aws_s3_bucket_logging.this : l.target_bucket == var.access_log_bucket])
+    error_message = "Every layer logs to the named bucket."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_logging.this["raw"].target_prefix == "s3/ecommerce-data-platform-dev-raw/"
+    error_message = "Each bucket's logs have their own prefix."
+  }
+}
+
+run "no_access_logs_unless_a_bucket_is_named" {
+  command = plan
+
+  assert {
+    condition     = length(aws_s3_bucket_logging.this) == 0
+    error_message = "access_log_bucket defaults to null: no logging resource."
+  }
+}
+
+run "rejects_logging_into_a_bucket_of_the_lake" {
+  command = plan
+
+  variables {
+    access_log_bucket = "ecommerce-data-platform-dev-raw"
+  }
+
+  expect_failures = [var.access_log_bucket]
+}

@@ -111,3 +111,51 @@ run "rejects_dlq_keeping_messages_shorter_than_source" {
 
   expect_failures = [var.queues]
 }
+
+run "every_alarm_notifies_its_actions" {
+  command = plan
+
+  variables {
+    queues        = { order_ingest_failures = { depth_alarm_threshold = 0 } }
+    alarm_actions = ["arn:aws:sns:us-east-1:111111111111:alerts"]
+    ok_actions    = ["arn:aws:sns:us-east-1:111111111111:alerts-ok"]
+  }
+
+  assert {
+    condition = alltrue([for a in concat(values(aws_cloudwatch_metric_alarm.dlq_depth), values(aws_cloudwatch_metric_alarm.oldest_message_age), values(aws_cloudwatch_metric_alarm.queue_depth)) :
+    toset(a.alarm_actions) == toset(var.alarm_actions) && toset(a.ok_actions) == toset(var.ok_actions)])
+    error_message = "Every alarm sends ALARM to alarm_actions and OK to ok_actions."
+  }
+}
+
+run "failure_queue_keeps_14_days_and_alarms_on_depth" {
+  command = plan
+
+  variables {
+    queues = { order_ingest_failures = { message_retention_seconds = 1209600, depth_alarm_threshold = 0 } }
+  }
+
+  assert {
+    condition     = aws_sqs_queue.this["order_ingest_failures"].message_retention_seconds == 1209600 && aws_sqs_queue.dlq["order_ingest_failures"].message_retention_seconds == 1209600
+    error_message = "A failure queue and its DLQ keep messages 14 days."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.queue_depth["order_ingest_failures"].threshold == 0 && aws_cloudwatch_metric_alarm.queue_depth["order_ingest_failures"].dimensions.QueueName == "ecommerce-data-platform-dev-order-ingest-failures"
+    error_message = "Any message in the failure queue raises its depth alarm."
+  }
+
+  assert {
+    condition     = output.message_retention_seconds["order_ingest_failures"] == 1209600
+    error_message = "The retention is an output, for the consumer's stream-retention check."
+  }
+}
+
+run "no_source_queue_depth_alarm_unless_asked" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.queue_depth) == 0
+    error_message = "depth_alarm_threshold defaults to null: no alarm on the source queue's depth."
+  }
+}
