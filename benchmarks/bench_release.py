@@ -5,7 +5,7 @@
 Against a moto server answering as dev's account (111111111111), on a copy of this
 repository's platform.toml and terraform/ (no provider needed: nothing here runs terraform).
 
-- The account guard: the STS probe (`python -m platformctl.account`) run the way platformctl
+- The account guard: the STS probe (`python -m platformctl.aws.account`) run the way platformctl
   runs it before every plan/apply/destroy: through a stand-in `aws-vault exec` (a shell
   script that exports credentials and execs, as aws-vault does once it has a session; the
   real one cannot be installed here) and with ambient credentials. Median of 7 (target
@@ -105,7 +105,7 @@ def environment(folder: Path, endpoint: str) -> dict[str, str]:
 
 
 def probe_figures(env: dict[str, str]) -> list[Figure]:
-    probe = [sys.executable, "-m", "platformctl.account", "--region", "us-east-1"]
+    probe = [sys.executable, "-m", "platformctl.aws.account", "--region", "us-east-1"]
     vault = ["aws-vault", "exec", "--ecs-server", "ecommerce-dev", "--", *probe]
     ambient = {**env, "AWS_ACCESS_KEY_ID": "ASIAAMBIENT", "AWS_SECRET_ACCESS_KEY": "ambient"}
     time_command(probe, 1, env=ambient)  # bytecode and boto3's data files warmed once
@@ -131,7 +131,8 @@ def bootstrap_figures(root: Path, env: dict[str, str], endpoint: str) -> list[Fi
 
 
 def gate_figures(root: Path) -> list[Figure]:
-    from platformctl import contract, gate, git
+    from platformctl.project import contract
+    from platformctl.release import gate, git
 
     identity = ["-c", "user.name=Bench", "-c", "user.email=bench@example.invalid"]
     for command in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "bench"]):
@@ -150,7 +151,8 @@ def gate_figures(root: Path) -> list[Figure]:
         gate.check_approval(plan, saved.sha256[:12])
 
     def binding() -> None:
-        from platformctl import engine, inputs
+        from platformctl.release import inputs
+        from platformctl.terraform import engine
 
         inputs.digest(project, prod)
         inputs.uncommitted(project, inputs.input_files(project, prod))

@@ -15,10 +15,10 @@ import typer
 from typer.core import TyperGroup
 
 from platformctl import exit_codes
+from platformctl.commands.render import Output
 from platformctl.commands.shared import State
+from platformctl.context import Context, Options
 from platformctl.errors import PlatformctlError
-from platformctl.operations import Context, Options
-from platformctl.render import Output
 
 if TYPE_CHECKING:
     # Typer vendors its own click; the `click` package (when some other package installs

@@ -9,9 +9,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformctl import credentials, process, providers
+from platformctl import process
+from platformctl.aws import credentials
+from platformctl.context import Context
 from platformctl.errors import PlatformctlError
-from platformctl.operations import Context
+from platformctl.terraform import providers
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 

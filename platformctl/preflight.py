@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-from platformctl.contract import Environment, Project
 from platformctl.errors import EmulatorError
+from platformctl.project.contract import Environment, Project
 
 EXPIRATION_ENV = "AWS_CREDENTIAL_EXPIRATION"
 # Seconds per planned resource change when nothing better is known: the slowest resources
@@ -27,7 +27,7 @@ MINIMUM_APPLY = timedelta(minutes=5)
 
 def require_emulator(project: Project, environment: Environment) -> str:
     """The endpoint of the emulator `environment` uses; EmulatorError (one line) when none answers."""
-    from platformctl import emulator
+    from platformctl.emulators import lifecycle as emulator
 
     endpoint = emulator.current_endpoint(project, environment)
     port = urlparse(endpoint).port or environment.emulator_port
@@ -86,8 +86,8 @@ def credentials_expiry_warning(environment: str, changes: int, *, expires: datet
 def gated_apply_expiry_warning(project: Project, environment: Environment, plan_file: Path | None) -> str | None:
     """The expiry warning for the saved plan a gated apply would pick, or None. Never raises:
     which plan is picked, and whether it is acceptable, is the gate's to say."""
-    from platformctl import gate
     from platformctl.errors import PlatformctlError
+    from platformctl.release import gate
 
     try:
         saved = gate.select(project, environment, plan_file)

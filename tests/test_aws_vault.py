@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import make_project
 
-from platformctl import contract, credentials
+from platformctl.aws import credentials
 from platformctl.errors import ContractError, CredentialsError, PlatformctlError
+from platformctl.project import contract
 
 ROOT = 'provider "aws" {\n  region = "eu-west-1"\n}\n'
 
@@ -126,4 +127,4 @@ def test_run_python_reports_the_childs_error_line(monkeypatch) -> None:
                                          "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
                                          "AWS_EC2_METADATA_DISABLED": "true"})
     with pytest.raises(PlatformctlError, match="No AWS credentials found"):
-        credentials.run_python(creds, "platformctl.account", "--region", "eu-west-1")
+        credentials.run_python(creds, "platformctl.aws.account", "--region", "eu-west-1")

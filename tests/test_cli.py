@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import make_project
 
-from platformctl import engine
+from platformctl.terraform import engine
 
 DEMO = """\
 variable "greeting" {
@@ -349,7 +349,7 @@ def test_tables_keep_square_brackets() -> None:
     """rich markup is escaped in every table cell (doctor's details quote `moto[server]`)."""
     from rich.console import Console
 
-    from platformctl.render import table
+    from platformctl.commands.render import table
 
     console = Console(width=200, no_color=True)
     with console.capture() as captured:

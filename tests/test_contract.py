@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO, make_project
 
-from platformctl import cache, contract, hcl
+from platformctl import cache
 from platformctl.errors import ContractError
+from platformctl.project import contract, hcl
 
 MAIN_TF = 'resource "terraform_data" "this" {\n  input = "x"\n}\n'
 

@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from conftest import free_port, make_project
 
-from platformctl import engine, plan_all, preflight
-from platformctl.terraform import automation_env
+from platformctl import preflight
+from platformctl.operate import plan_all
+from platformctl.terraform import engine
+from platformctl.terraform.runner import automation_env
 
 DEMO = """\
 variable "greeting" {
@@ -166,8 +168,8 @@ def test_preflight_names_another_program_on_the_port(isolation: Path) -> None:
         port = server.server_address[1]
         contract = f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n'
         make_project(isolation, {"local": DEMO}, contract=contract)
-        from platformctl import contract
         from platformctl.errors import EmulatorError
+        from platformctl.project import contract
 
         project = contract.load(isolation)
         with pytest.raises(EmulatorError, match="is not an AWS emulator"):
@@ -392,7 +394,7 @@ def test_help_is_never_cut_off(cli, group: list[str]) -> None:
 def test_drifted_resources_from_show_json_shape() -> None:
     """The parts of `terraform show -json` a refresh-only plan fills (checked for real on moto in
     tests/integration/test_day_two_moto.py): null versus empty is no drift, no-op is skipped."""
-    from platformctl.drift import drifted_resources
+    from platformctl.operate.drift import drifted_resources
 
     plan = {"resource_drift": [
         {"address": "aws_s3_bucket.b", "change": {"actions": ["update"], "before": {"tags": None, "acl": "private"},

@@ -22,9 +22,13 @@ import pytest
 from conftest import MotoServer, free_port, make_project
 from integration import standin_docker
 
-from platformctl import contract, emulator, local, process
-from platformctl.emulator import LogProgress
+from platformctl import process
+from platformctl.emulators import lifecycle as emulator
+from platformctl.emulators.kinds import KINDS
+from platformctl.emulators.lifecycle import LogProgress
 from platformctl.errors import ContractError, EmulatorError
+from platformctl.local import lifecycle as local
+from platformctl.project import contract
 
 LOCAL_CONTRACT = '[environments.local]\nemulator = "{kind}"\nlocalstack_image = "{image}"\n'
 
@@ -341,7 +345,7 @@ def test_a_health_timeout_stops_what_was_started(tmp_path: Path) -> None:
     log_file = tmp_path / "never.log"
     never_answers = process.spawn_detached(["sleep", "60"], log_file=log_file)
     with pytest.raises(EmulatorError, match=rf"moto did not answer on http://127.0.0.1:{port} within 1 s"):
-        emulator._wait_healthy("moto", port, never_answers, log_file, 1.0, LogProgress())
+        emulator._wait_healthy(KINDS["moto"], port, never_answers, log_file, 1.0, LogProgress())
     assert not process.pid_alive(never_answers.pid)
     assert root.exists()
 
@@ -380,7 +384,7 @@ def test_status_without_anything_up_exits_1(tmp_path: Path, cli) -> None:
 
 
 def test_moto_server_answers_redrive_policies_as_compact_json(tmp_path: Path) -> None:
-    """platformctl's moto (platformctl.moto_server) writes RedrivePolicy as AWS does: compact."""
+    """platformctl's moto (platformctl.emulators.moto_server) writes RedrivePolicy as AWS does: compact."""
     import boto3
 
     root = project(tmp_path / "repo", BUCKET)

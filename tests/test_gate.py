@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import make_project
 
-from platformctl import contract, gate, git
 from platformctl.errors import ApprovalError, PlatformctlError
-from platformctl.git import TreeState
+from platformctl.project import contract
+from platformctl.release import gate, git
+from platformctl.release.git import TreeState
 
 COMMIT = "a" * 40
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -212,8 +213,8 @@ def test_tree_state_of_a_real_repository(tmp_path: Path) -> None:
 def test_the_summary_calls_out_destroys_and_replacements() -> None:
     from rich.console import Console
 
-    from platformctl.render import summary_renderable
-    from platformctl.terraform import ChangeSummary
+    from platformctl.commands.render import summary_renderable
+    from platformctl.terraform.plan import ChangeSummary
 
     console = Console(record=True, width=200, color_system=None)
     console.print(summary_renderable("Plan p for prod", ChangeSummary(
@@ -288,7 +289,7 @@ def test_the_backend_is_read_from_the_plan_file_bytes() -> None:
     import io
     import zipfile
 
-    from platformctl import planfile
+    from platformctl.release import planfile
 
     config = (b"\x82\xa6bucket\xadstate-bucket1\xa3key\xb6prod/terraform.tfstate")  # msgpack map
     backend = (_protobuf_field(1, b"s3") + _protobuf_field(2, _protobuf_field(1, config))
@@ -318,7 +319,7 @@ def test_the_private_copy_is_what_terraform_gets(prod: contract.Environment) -> 
 
 
 def test_terraform_variables_that_change_a_gated_run_are_refused() -> None:
-    from platformctl import gated_env
+    from platformctl.release import gated_env
 
     gated_env.refuse_overrides({"TF_LOG": "debug", "TF_IN_AUTOMATION": "1", "TF_PLUGIN_CACHE_DIR": "/x",
                                 "TF_TOKEN_app_terraform_io": "t", "PATH": "/bin"}, "prod")
@@ -331,7 +332,7 @@ def test_terraform_variables_that_change_a_gated_run_are_refused() -> None:
 
 
 def test_ci_s_readonly_lock_file_for_init_is_allowed() -> None:
-    from platformctl import gated_env
+    from platformctl.release import gated_env
 
     gated_env.refuse_overrides({"TF_CLI_ARGS_init": "-lockfile=readonly"}, "prod")
     with pytest.raises(ApprovalError, match=r"^TF_CLI_ARGS_init is set"):
@@ -339,7 +340,7 @@ def test_ci_s_readonly_lock_file_for_init_is_allowed() -> None:
 
 
 def test_module_folders_include_what_init_recorded(isolation: Path) -> None:
-    from platformctl import inputs
+    from platformctl.release import inputs
 
     root = isolation / "root"
     (root / ".terraform/modules").mkdir(parents=True)

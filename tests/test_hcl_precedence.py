@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from platformctl import hcl
 from platformctl.errors import ContractError
+from platformctl.project import hcl
 
 DECLARATIONS = """\
 variable "aws_region" {

@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 
 from platformctl import process
-from platformctl.engine import Engine
 from platformctl.errors import PlatformctlError
-from platformctl.terraform import Terraform, summarize
+from platformctl.terraform.engine import Engine
+from platformctl.terraform.plan import summarize
+from platformctl.terraform.runner import Terraform
 
 CHILD = """\
 import pathlib, signal, sys, time

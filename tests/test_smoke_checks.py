@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import copy_repository
 
-from platformctl import smoke
 from platformctl.emulators.moto_s3_policy import denies_plain_http_only
 from platformctl.errors import ApprovalError
+from platformctl.operate import smoke
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_a_gated_environment_needs_the_typed_name(cli, repository: Path) -> None
 
 
 def test_a_wrong_typed_name_puts_nothing(repository: Path) -> None:
-    from platformctl.operations import Context, Options
+    from platformctl.context import Context, Options
 
     context = Context(Options(root=repository))
     with pytest.raises(ApprovalError, match="You typed 'dev', not 'prod'"):

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from platformctl import engine, process
+from platformctl import process
 from platformctl.errors import EngineError
-from platformctl.versions import parse_version, satisfies
+from platformctl.terraform import engine
+from platformctl.terraform.versions import parse_version, satisfies
 
 
 @pytest.mark.parametrize(

@@ -219,7 +219,7 @@ def test_drift_runs_daily_and_files_one_issue_per_environment() -> None:
 
 
 def test_drift_issue_body_from_a_real_drift_report(tmp_path: Path) -> None:
-    from platformctl.drift import DriftedResource, DriftReport
+    from platformctl.operate.drift import DriftedResource, DriftReport
 
     reports = [DriftReport("prod", (DriftedResource("aws_s3_bucket.raw", "update", ("tags", "versioning")),
                                     DriftedResource("aws_sqs_queue.dlq", "delete", ()))),

@@ -27,7 +27,7 @@ NO_CHANGES, ERROR, CHANGES = 0, 1, 2
 
 
 def region(environment: str) -> str:
-    from platformctl import contract
+    from platformctl.project import contract
 
     value = contract.load().environment(environment).region
     if not value:
@@ -64,7 +64,7 @@ def markdown(result: dict[str, Any], exit_code: int, digest: str | None) -> str:
 
 def plan_report(result_path: Path, exit_code: int) -> int:
     # The same digest the gate records in the manifest and checks for --approve.
-    from platformctl.gate import file_sha256
+    from platformctl.release.gate import file_sha256
 
     text = result_path.read_text() if result_path.is_file() else ""
     try:

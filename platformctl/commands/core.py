@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from platformctl import __version__, doctor, exit_codes, operations
+from platformctl.commands.render import make_confirm, saved_plan_renderable, table
 from platformctl.commands.shared import (
     DEFAULT_ENVIRONMENT,
     EnvArg,
@@ -19,7 +20,6 @@ from platformctl.commands.shared import (
     state,
     with_credentials,
 )
-from platformctl.render import make_confirm, saved_plan_renderable, table
 
 Approve = Annotated[str | None, typer.Option(
     "--approve", metavar="SHA256_PREFIX",
@@ -97,7 +97,7 @@ def plan(
 
 def plan_every_environment(ctx: typer.Context) -> int:
     """plan --all: plan each environment, render one table (and the CI job summary)."""
-    from platformctl import plan_all
+    from platformctl.operate import plan_all
 
     current = state(ctx)
     results = plan_all.plan_all(current.context, extra=passthrough(ctx))

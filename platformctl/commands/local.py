@@ -1,6 +1,6 @@
 """The emulated environment: `up`, `down`, `status`, and `emulator start|stop|status|logs`.
 
-Thin: parse, call platformctl.local / platformctl.emulator, render. The spinner shown while
+Thin: parse, call platformctl.local.lifecycle / platformctl.emulators.lifecycle, render. The spinner shown while
 the emulator starts lives here (RichProgress); the core only calls `progress.waiting()`.
 """
 
@@ -13,11 +13,11 @@ import typer
 from rich.table import Table
 
 from platformctl import exit_codes
+from platformctl.commands.render import Output, table
 from platformctl.commands.shared import DEFAULT_ENVIRONMENT, state
-from platformctl.render import Output, table
 
 if TYPE_CHECKING:
-    from platformctl import emulator
+    from platformctl.emulators import lifecycle as emulator
 
 LocalEnv = Annotated[
     str,
@@ -73,7 +73,7 @@ def up(
 ) -> None:
     """Bring ENV up on an AWS emulator: start or reuse it, init, apply (no prompt), list what exists."""
     # Imported here, not at the top: `platformctl --help` stays fast.
-    from platformctl import local
+    from platformctl.local import lifecycle as local
 
     current = state(ctx)
     outcome = local.up(current.context, environment, requested=emulator_kind, port=port, timeout=timeout,
@@ -94,7 +94,7 @@ def down(
 ) -> None:
     """Remove ENV's resources (no prompt: emulated only), stop the emulator platformctl started, clean up."""
     # Imported here, not at the top: `platformctl --help` stays fast.
-    from platformctl import local
+    from platformctl.local import lifecycle as local
 
     current = state(ctx)
     outcome = local.down(current.context, environment, force=force, destroy=destroy,
@@ -122,7 +122,7 @@ def _key_values(title: str | None, rows: list[list[str]]) -> Table:
 def status(ctx: typer.Context, environment: LocalEnv = DEFAULT_ENVIRONMENT) -> None:
     """The emulator and every resource of ENV: exit 1 when the emulator is down or something is missing."""
     # Imported here, not at the top: `platformctl --help` stays fast.
-    from platformctl import local
+    from platformctl.local import lifecycle as local
 
     current = state(ctx)
     outcome = local.status(current.context, environment)
@@ -166,7 +166,8 @@ def emulator_start(
 ) -> None:
     """Start the emulator (or reuse the one that answers) and wait until it is healthy."""
     # Imported here, not at the top: `platformctl --help` stays fast.
-    from platformctl import emulator, local
+    from platformctl.emulators import lifecycle as emulator
+    from platformctl.local import lifecycle as local
 
     current = state(ctx)
     context = current.context
@@ -181,7 +182,8 @@ def emulator_start(
 def emulator_stop(ctx: typer.Context, force: ForceOption = False, environment: EnvOption = DEFAULT_ENVIRONMENT) -> None:
     """Stop the emulator platformctl started (another only with --force). Resources on it are lost."""
     # Imported here, not at the top: `platformctl --help` stays fast.
-    from platformctl import emulator, local
+    from platformctl.emulators import lifecycle as emulator
+    from platformctl.local import lifecycle as local
 
     current = state(ctx)
     context = current.context
@@ -194,7 +196,8 @@ def emulator_stop(ctx: typer.Context, force: ForceOption = False, environment: E
 def emulator_status(ctx: typer.Context, environment: EnvOption = DEFAULT_ENVIRONMENT) -> None:
     """Kind, pid, endpoint and health of the emulator: exit 1 unless it answers."""
     # Imported here, not at the top: `platformctl --help` stays fast.
-    from platformctl import emulator, local
+    from platformctl.emulators import lifecycle as emulator
+    from platformctl.local import lifecycle as local
 
     current = state(ctx)
     context = current.context
@@ -211,7 +214,7 @@ def emulator_logs(
 ) -> None:
     """The log of the emulator platformctl started."""
     # Imported here, not at the top: `platformctl --help` stays fast.
-    from platformctl import emulator
+    from platformctl.emulators import lifecycle as emulator
 
     current = state(ctx)
     path = emulator.log_file(current.context.project)

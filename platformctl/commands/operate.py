@@ -1,5 +1,5 @@
 """Day-two commands: `lock status|release` and `drift`. Thin: parse, call
-platformctl.state_lock / platformctl.drift, render."""
+platformctl.operate.state_lock / platformctl.operate.drift, render."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from platformctl import exit_codes
+from platformctl.commands.render import Output, table
 from platformctl.commands.shared import (
     DEFAULT_ENVIRONMENT,
     EnvArg,
@@ -17,10 +18,9 @@ from platformctl.commands.shared import (
     state,
     with_credentials,
 )
-from platformctl.render import Output, table
 
 if TYPE_CHECKING:
-    from platformctl import state_lock
+    from platformctl.operate import state_lock
 
 lock_app = typer.Typer(
     name="lock",
@@ -60,7 +60,7 @@ def lock_status(ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, n
                 profile: Profile = None) -> None:
     """Who holds ENV's state lock, since when, for which operation, and whether it is this machine. Exit 0 free,
     2 held."""
-    from platformctl import state_lock
+    from platformctl.operate import state_lock
 
     context = with_credentials(ctx, no_vault, profile)
     result = state_lock.status(context, context.environment(environment))
@@ -93,7 +93,7 @@ def lock_release(
     profile: Profile = None,
 ) -> None:
     """terraform force-unlock of ENV's lock LOCK_ID, after a typed confirmation (gated environments: the name)."""
-    from platformctl import state_lock
+    from platformctl.operate import state_lock
 
     context = with_credentials(ctx, no_vault, profile)
     output = state(ctx).output
@@ -113,8 +113,8 @@ def drift(
     profile: Profile = None,
 ) -> None:
     """Refresh-only plan of ENV (or --all): resources changed outside Terraform. Exit 0 none, 2 drift, 1 error."""
-    from platformctl import drift as drift_core
     from platformctl.errors import PlatformctlError
+    from platformctl.operate import drift as drift_core
 
     context = with_credentials(ctx, no_vault, profile)
     if all_environments and environment is not None:

@@ -1,5 +1,5 @@
 """Release workflow: `bootstrap ENV`. (The gate's views, used by plan/apply/destroy, are in
-platformctl/render.py.)"""
+platformctl/commands/render.py.)"""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from platformctl.operations import Context
-from platformctl.render import Output
+from platformctl.commands.render import Output
+from platformctl.context import Context
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """`platformctl smoke ENV`: put test orders on the order stream and check that they arrive.
 
-Thin: parse, call platformctl.smoke, render the checks as a table. The live spinner (with
+Thin: parse, call platformctl.operate.smoke, render the checks as a table. The live spinner (with
 what has arrived so far) is commands.local.RichProgress.
 """
 
@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from platformctl import exit_codes
+from platformctl.commands.render import table
 from platformctl.commands.shared import EnvArg, NoVault, Profile, state, with_credentials
-from platformctl.render import table
 
 if TYPE_CHECKING:
-    from platformctl.smoke import SmokeOutcome
+    from platformctl.operate.smoke import SmokeOutcome
 
 Count = Annotated[int, typer.Option(
     "--count", "-n", min=1, max=499, help="How many valid orders to put (one PutRecords: these and the invalid one).",
@@ -53,8 +53,8 @@ def smoke(
     the raw bucket and the orders table, and the invalid one the failure queue. Test data is removed."""
     # Imported here, not at the top: `platformctl --help` stays fast.
     from platformctl import process
-    from platformctl import smoke as core
     from platformctl.commands.local import RichProgress
+    from platformctl.operate import smoke as core
 
     current = state(ctx)
     if json_output:

@@ -17,7 +17,7 @@ server runs the Python functions it hosts itself, as Lambda's Python runtime wou
 - runtimes other than python3.x get Lambda's InvalidRuntimeException; a missing module or
   handler gets Runtime.ImportModuleError / Runtime.HandlerNotFound.
 
-`install()` (called by platformctl.moto_server before moto starts) patches moto's invoke and
+`install()` (called by platformctl.emulators.moto_server before moto starts) patches moto's invoke and
 starts the Kinesis event-source-mapping poller (platformctl.emulators.moto_esm). Like the
 other patches of that server, each checks that what it replaces is still there and steps
 aside with a line in the emulator's log when a moto release changed it.

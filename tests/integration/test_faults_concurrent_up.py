@@ -20,7 +20,9 @@ import pytest
 from conftest import free_port, make_project
 
 from integration.test_isolation_endpoint import error_lines, shell
-from platformctl import contract, emulator, process
+from platformctl import process
+from platformctl.emulators import lifecycle as emulator
+from platformctl.project import contract
 
 pytestmark = pytest.mark.integration
 

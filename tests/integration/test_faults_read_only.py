@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 from conftest import free_port, make_project
 
-from platformctl import contract, emulator, process
+from platformctl import process
+from platformctl.emulators import lifecycle as emulator
+from platformctl.project import contract
 
 pytestmark = pytest.mark.integration
 

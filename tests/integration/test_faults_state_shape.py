@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from conftest import free_port, make_project
 
-from platformctl import contract, emulator
+from platformctl.emulators import lifecycle as emulator
+from platformctl.project import contract
 
 pytestmark = pytest.mark.integration
 

@@ -28,7 +28,7 @@ from integration.gated import (
     resources,
 )
 from integration.test_release import Platform, stop
-from platformctl import gate
+from platformctl.release import gate
 
 pytestmark = pytest.mark.integration
 

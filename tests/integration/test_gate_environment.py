@@ -17,7 +17,7 @@ import pytest
 
 from integration.gated import all_objects, apply_ci, make_gated, one_error, plan
 from integration.test_release import Platform, stop
-from platformctl import gate
+from platformctl.release import gate
 
 pytestmark = pytest.mark.integration
 

@@ -32,7 +32,7 @@ from integration.gated import (
     tfvars,
 )
 from integration.test_release import Platform, stop
-from platformctl import gate
+from platformctl.release import gate
 
 pytestmark = pytest.mark.integration
 

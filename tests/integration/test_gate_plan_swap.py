@@ -19,7 +19,7 @@ import pytest
 
 from integration.gated import NAME_PROMPT, all_objects, make_gated, on_terminal, one_error, plan, resources
 from integration.test_release import Platform, stop
-from platformctl import gate
+from platformctl.release import gate
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +90,7 @@ def test_a_swap_while_aws_vault_waits_does_not_reach_state(
     })
     assert not marker.exists() and reviewed.plan_path.read_bytes() == other_bytes.read_bytes()  # swapped
     calls = platform.vault_calls()[before:]
-    assert "-m platformctl.account" in calls[0]  # the swap came while the STS probe's aws-vault ran
+    assert "-m platformctl.aws.account" in calls[0]  # the swap came while the STS probe's aws-vault ran
     assert result.returncode == 0, result.stderr
     assert resources(platform) == {"a": "tag-tiny-a", "b": "tag-tiny-b"}
 

@@ -23,8 +23,10 @@ import pytest
 from conftest import MIRROR, REAL_CACHE, MotoServer, free_port, make_project, start_moto
 
 from integration.foreign import Foreign, foreign_server
-from platformctl import contract, emulator, local
+from platformctl.emulators import lifecycle as emulator
 from platformctl.errors import ContractError, TerraformFailed
+from platformctl.local import lifecycle as local
+from platformctl.project import contract
 
 pytestmark = pytest.mark.integration
 
@@ -328,7 +330,7 @@ def test_terraform_itself_cannot_leave_the_machine(
     if foreign.host.startswith("127."):
         pytest.skip("needs a host name that /etc/hosts maps to loopback (Go never proxies a loopback IP): "
                     "add one, e.g. `127.0.0.1 $(hostname)`")
-    from platformctl.operations import Context, Options
+    from platformctl.context import Context, Options
 
     root = tiny_root(tmp_path / "repo", moto_server.port)
     ctx = Context(Options(root=root, color=False))

@@ -22,7 +22,11 @@ from conftest import free_port, make_project
 
 from integration.foreign import Foreign, foreign_server
 from integration.test_isolation_endpoint import BUCKET, PROVIDER, VARIABLE, VERSIONS, platformctl, shell
-from platformctl import contract, credentials, emulator, engine, process
+from platformctl import process
+from platformctl.aws import credentials
+from platformctl.emulators import lifecycle as emulator
+from platformctl.project import contract
+from platformctl.terraform import engine
 
 pytestmark = pytest.mark.integration
 

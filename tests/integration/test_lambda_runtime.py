@@ -1,6 +1,6 @@
 """Lambda on platformctl's moto server: the function's code runs, without Docker.
 
-A real `python -m platformctl.moto_server` (one per module, reset between tests), real
+A real `python -m platformctl.emulators.moto_server` (one per module, reset between tests), real
 boto3 calls, and a tiny zip of handlers that return, raise, sleep past their timeout, log,
 and call STS and S3 with the credentials and endpoint the runtime gave them. The Kinesis
 event source mapping tests put records on a real stream of the same server and read what

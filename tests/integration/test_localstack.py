@@ -18,7 +18,8 @@ import pytest
 from conftest import free_port, make_project
 
 from integration import standin_docker
-from platformctl import contract, emulator
+from platformctl.emulators import lifecycle as emulator
+from platformctl.project import contract
 
 pytestmark = pytest.mark.integration
 

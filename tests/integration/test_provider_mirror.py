@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import ENABLE_MIRROR, MIRROR, make_project
 
-from platformctl import hcl, providers
+from platformctl.project import hcl
+from platformctl.terraform import providers
 
 pytestmark = pytest.mark.integration
 

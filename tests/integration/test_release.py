@@ -38,7 +38,7 @@ import pytest
 from conftest import ENABLE_MIRROR, MIRROR, REAL_CACHE, REPO, MotoServer, copy_repository, start_moto
 
 from integration.test_engines import read_until
-from platformctl import gate
+from platformctl.release import gate
 
 pytestmark = pytest.mark.integration
 
@@ -257,8 +257,8 @@ def test_bootstrap_creates_the_state_bucket_and_a_second_run_changes_nothing(dev
     # Both runs asked STS first, then did the AWS work, each through aws-vault's prefix.
     calls = dev.vault_calls()
     assert calls[0].startswith("exec --ecs-server ecommerce-dev -- ") and calls[0].endswith(
-        "-m platformctl.account --region us-east-1")
-    assert calls[1].startswith("exec --ecs-server ecommerce-dev -- ") and "-m platformctl.bootstrap {" in calls[1]
+        "-m platformctl.aws.account --region us-east-1")
+    assert calls[1].startswith("exec --ecs-server ecommerce-dev -- ") and "-m platformctl.aws.bootstrap {" in calls[1]
 
 
 def test_dynamodb_lock_table_for_teams_migrating(dev: Platform) -> None:
@@ -308,7 +308,7 @@ def test_plan_then_apply_writes_the_state_to_the_bucket_and_leaves_no_lock(dev: 
     calls = dev.vault_calls()[before:]
     terraform = [c for c in calls if " plan " in f"{c} " or " apply " in f"{c} "]
     assert terraform and all(c.startswith("exec --ecs-server ecommerce-dev -- ") for c in terraform)
-    assert sum("-m platformctl.account" in c for c in calls) == 2
+    assert sum("-m platformctl.aws.account" in c for c in calls) == 2
 
     # A second plan reads that state: nothing left to create. (moto round-trips a few
     # attributes differently, e.g. Kinesis tags, so in-place updates may show; not creates.)

@@ -28,8 +28,10 @@ from typing import Any
 import pytest
 from conftest import ENABLE_MIRROR, MIRROR, REAL_CACHE, copy_repository, free_port
 
-from platformctl import contract, emulator, process
-from platformctl.smoke import mentions
+from platformctl import process
+from platformctl.emulators import lifecycle as emulator
+from platformctl.operate.smoke import mentions
+from platformctl.project import contract
 
 pytestmark = pytest.mark.integration
 
@@ -271,7 +273,7 @@ def handler(event, context):
 
 
 def test_the_check_dev_runs_works_on_ambient_credentials_whatever_the_object_layout(tmp_path: Path) -> None:
-    """`python -m platformctl.smoke`, the child dev's smoke runs under aws-vault: no endpoint
+    """`python -m platformctl.operate.smoke`, the child dev's smoke runs under aws-vault: no endpoint
     of its own (AWS_ENDPOINT_URL stands in for real AWS here), the outputs it is given, and a
     function that writes one NDJSON object per batch under dt=/hour= partitions."""
     from integration.lambda_server import Server
@@ -306,7 +308,7 @@ def test_the_check_dev_runs_works_on_ambient_credentials_whatever_the_object_lay
         env.update(AWS_ENDPOINT_URL=server.endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
                    AWS_CONFIG_FILE=os.devnull)
         result = subprocess.run(
-            [sys.executable, "-m", "platformctl.smoke", "--environment", "dev", "--region", "us-east-1",
+            [sys.executable, "-m", "platformctl.operate.smoke", "--environment", "dev", "--region", "us-east-1",
              "--outputs", json.dumps(outputs), "--count", "4", "--timeout", "30"],
             env=env, capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 0, result.stdout + result.stderr[-3000:]

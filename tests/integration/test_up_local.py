@@ -23,7 +23,9 @@ from typing import Any
 import pytest
 from conftest import ENABLE_MIRROR, MIRROR, REAL_CACHE, copy_repository, free_port, make_project
 
-from platformctl import contract, emulator, process
+from platformctl import process
+from platformctl.emulators import lifecycle as emulator
+from platformctl.project import contract
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,5 @@
 """Small Terraform test roots applied on platformctl's own moto server (`python -m
-platformctl.moto_server`): one module call at a time, real provider from the mirror, real
+platformctl.emulators.moto_server`): one module call at a time, real provider from the mirror, real
 boto3 against the same server."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def platformctl_moto(log_file: Path) -> Iterator[Moto]:
     env["MOTO_ACCOUNT_ID"] = EMULATOR_ACCOUNT
     with log_file.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "platformctl.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "platformctl.emulators.moto_server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
         )
     endpoint = f"http://127.0.0.1:{port}"

@@ -57,7 +57,8 @@ def test_every_root_with_plain_terraform(tmp_path: Path) -> None:
 
     port = free_port()
     log = (tmp_path / "moto.log").open("wb")
-    moto = subprocess.Popen([sys.executable, "-m", "platformctl.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+    moto = subprocess.Popen([sys.executable, "-m", "platformctl.emulators.moto_server",
+                             "-H", "127.0.0.1", "-p", str(port)],
                             env={**env, "MOTO_ACCOUNT_ID": "000000000000", "PYTHONPATH": str(REPO)},
                             stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -1,6 +1,6 @@
 """moto's server, with the fixes that make it answer like AWS where Terraform notices.
 
-`python -m platformctl.moto_server ARGS` runs `python -m moto.server ARGS` after patching:
+`python -m platformctl.emulators.moto_server ARGS` runs `python -m moto.server ARGS` after patching:
 
 - SQS RedrivePolicy comes back as compact JSON, as AWS returns it. moto 5 re-serializes
   it with json.dumps' default ", " and ": " separators; the AWS provider (5.100) compares

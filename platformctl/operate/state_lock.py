@@ -3,7 +3,7 @@
 Where Terraform keeps the lock:
 - S3 backend with `use_lockfile = true`: an object `<key>.tflock` beside the state, holding
   Terraform's lock-info JSON (ID, Operation, Who, Version, Created, Path). It is read as the
-  environment's identity, in a child process (`python -m platformctl.state_lock`), exactly as
+  environment's identity, in a child process (`python -m platformctl.operate.state_lock`), exactly as
   the bootstrap reads the bucket, so aws-vault and MFA behave as for terraform.
 - local state: `.terraform.tfstate.lock.info` beside `terraform.tfstate`, next to an OS lock
   on the state file itself; a crashed process leaves the info file but not the OS lock, so
@@ -24,17 +24,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from platformctl import credentials, hcl, operations, process
-from platformctl.contract import Environment
+from platformctl import operations, process
+from platformctl.aws import credentials
 from platformctl.errors import ApprovalError, ContractError, PlatformctlError
+from platformctl.project import hcl
+from platformctl.project.contract import Environment
 
 if TYPE_CHECKING:
-    from platformctl.operations import Context
+    from platformctl.context import Context
 
 LOCAL_STATE = "terraform.tfstate"
 LOCAL_LOCK_INFO = ".terraform.tfstate.lock.info"
 S3_LOCK_SUFFIX = ".tflock"
-CHILD_MODULE = "platformctl.state_lock"
+CHILD_MODULE = "platformctl.operate.state_lock"
 # A lock younger than this is probably a run in progress: release it only with --force.
 MIN_RELEASE_AGE = timedelta(minutes=15)
 

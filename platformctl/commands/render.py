@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from platformctl import gate, operations
-    from platformctl.terraform import ChangeSummary
+    from platformctl import operations
+    from platformctl.release import gate
+    from platformctl.terraform.plan import ChangeSummary
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "missing": "red", "present": "green"}
 

@@ -226,7 +226,7 @@ def up_notes(environment: str, kind: str, endpoint: str, resources: dict[str, An
 
 def emulated_mappings(endpoint: str, region: str | None, resources: dict[str, Any]) -> list[MappingStatus]:
     """mapping_statuses of the functions in `platform_resources`, on an emulator (dummy credentials)."""
-    from platformctl import credentials
+    from platformctl.aws import credentials
 
     functions = [str(name) for name in resources.get("functions") or []]
     if not functions:

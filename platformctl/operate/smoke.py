@@ -16,7 +16,7 @@ once. The stream's records cannot be deleted: they expire with its retention.
 
 The same check (`check`) runs against an emulator (its endpoint, dummy credentials) and
 against real AWS (the environment's credentials: in-process with ambient ones, or as a
-child `python -m platformctl.smoke` under aws-vault, like the STS probe). Gated
+child `python -m platformctl.operate.smoke` under aws-vault, like the STS probe). Gated
 environments (approval = "required") are refused unless allowed and the name is typed.
 No Typer or rich: progress goes through emulator.Progress.
 """
@@ -37,10 +37,10 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from platformctl import data_path
-from platformctl.data_path import Clients, Targets
-from platformctl.emulator import LogProgress, Progress
+from platformctl.emulators.lifecycle import LogProgress, Progress
 from platformctl.errors import ApprovalError, EmulatorError, PlatformctlError
+from platformctl.operate import data_path
+from platformctl.operate.data_path import Clients, Targets
 
 SOURCE = "platformctl-smoke"
 ID_PREFIX = "smoke-"
@@ -460,7 +460,8 @@ def _refuse_gated(environment: Any, allow_gated: bool, typed_name: Callable[[], 
 
 
 def _emulated_clients(ctx: Any, environment: Any) -> tuple[Clients, dict[str, Any]]:
-    from platformctl import credentials, emulator
+    from platformctl.aws import credentials
+    from platformctl.emulators import lifecycle as emulator
 
     status = emulator.status(ctx.project, environment)
     if not status.healthy:
@@ -478,7 +479,7 @@ def _emulated_clients(ctx: Any, environment: Any) -> tuple[Clients, dict[str, An
 def run(ctx: Any, name: str, *, count: int = DEFAULT_COUNT, timeout: float = DEFAULT_TIMEOUT,
         allow_gated: bool = False, typed_name: Callable[[], str] | None = None,
         progress: Progress | None = None) -> SmokeOutcome:
-    """The smoke check of environment `name` (ctx: operations.Context)."""
+    """The smoke check of environment `name` (ctx: context.Context)."""
     if count < 1:
         raise PlatformctlError(f"--count {count}: put at least one order.")
     environment = ctx.environment(name)
@@ -487,14 +488,15 @@ def run(ctx: Any, name: str, *, count: int = DEFAULT_COUNT, timeout: float = DEF
         clients, outputs = _emulated_clients(ctx, environment)
         found = data_path.targets(outputs, clients, environment.name)
         return check(clients, found, environment.name, count=count, timeout=timeout, progress=progress)
-    from platformctl import credentials, operations
+    from platformctl import operations
+    from platformctl.aws import credentials
 
     creds = ctx.credentials(environment)
     ctx.account_guard(environment)
     outputs = operations.output(ctx, environment)
     region = environment.region or "us-east-1"
     if creds.prefix:  # aws-vault: the same check, in a child that has the credentials
-        data = credentials.run_python(creds, "platformctl.smoke", "--environment", environment.name,
+        data = credentials.run_python(creds, "platformctl.operate.smoke", "--environment", environment.name,
                                       "--region", region, "--outputs", json.dumps(outputs),
                                       "--count", str(count), "--timeout", str(timeout))
         return SmokeOutcome.from_dict(data)
@@ -505,7 +507,7 @@ def run(ctx: Any, name: str, *, count: int = DEFAULT_COUNT, timeout: float = DEF
 
 def main(argv: list[str] | None = None) -> int:
     """The child side of a run under aws-vault: the check, its outcome as JSON on stdout."""
-    parser = argparse.ArgumentParser(prog="python -m platformctl.smoke")
+    parser = argparse.ArgumentParser(prog="python -m platformctl.operate.smoke")
     parser.add_argument("--environment", required=True)
     parser.add_argument("--region", required=True)
     parser.add_argument("--outputs", required=True, help="the root's outputs, as JSON")

@@ -29,12 +29,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from platformctl import credentials, data_path, emulator, exit_codes, files, hcl, operations
-from platformctl.contract import Environment, Project
-from platformctl.emulator import LogProgress, Progress
+from platformctl import exit_codes, files, operations
+from platformctl.aws import credentials
+from platformctl.context import Context
+from platformctl.emulators import lifecycle as emulator
+from platformctl.emulators.lifecycle import LogProgress, Progress
 from platformctl.errors import ContractError, EmulatorError, PlatformctlError, TerraformFailed
-from platformctl.operations import Context
-from platformctl.terraform import Terraform
+from platformctl.operate import data_path
+from platformctl.project import hcl
+from platformctl.project.contract import Environment, Project
+from platformctl.terraform.runner import Terraform
 
 log = logging.getLogger("platformctl")
 

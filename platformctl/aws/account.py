@@ -2,7 +2,7 @@
 the caller is and refuse any account but the environment's.
 
 The question is asked with exactly the credentials terraform will get: the probe runs as
-`python -m platformctl.account` through the same aws-vault prefix and environment
+`python -m platformctl.aws.account` through the same aws-vault prefix and environment
 (credentials.run_python). The provider's `allowed_account_ids` stays the second lock; this
 one fails earlier, before an init touches a state bucket, and names both accounts.
 boto3 honours AWS_ENDPOINT_URL, so the probe follows an endpoint override the same way the
@@ -16,13 +16,13 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from platformctl import credentials
-from platformctl.contract import Environment
+from platformctl.aws import credentials
 from platformctl.errors import ContractError, CredentialsError
+from platformctl.project.contract import Environment
 
 log = logging.getLogger("platformctl")
 
-PROBE_MODULE = "platformctl.account"
+PROBE_MODULE = "platformctl.aws.account"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ creation, and added later if someone removed them). With --dynamodb-lock it also
 DynamoDB lock table older backends used (on demand, point-in-time recovery, encrypted),
 for teams migrating to `use_lockfile`.
 
-The AWS calls run in a child, `python -m platformctl.bootstrap SPEC`, through the same
+The AWS calls run in a child, `python -m platformctl.aws.bootstrap SPEC`, through the same
 aws-vault prefix as terraform (credentials.run_python): the bucket is created with the
 credentials that will later read and write the state.
 """
@@ -22,11 +22,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from platformctl import credentials, hcl
-from platformctl.contract import Environment
+from platformctl.aws import credentials
 from platformctl.errors import ContractError, PlatformctlError
+from platformctl.project import hcl
+from platformctl.project.contract import Environment
 
-BOOTSTRAP_MODULE = "platformctl.bootstrap"
+BOOTSTRAP_MODULE = "platformctl.aws.bootstrap"
 TLS_ONLY_SID = "DenyInsecureTransport"
 LOCK_TABLE_KEY = "LockID"
 

@@ -25,9 +25,10 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from platformctl import hcl, process
-from platformctl.contract import Environment, Project
+from platformctl import process
 from platformctl.errors import ContractError, PlatformctlError
+from platformctl.project import hcl
+from platformctl.project.contract import Environment, Project
 
 # Folders and files under a root or module that Terraform writes, never reads as input.
 _SKIP_DIRS = frozenset({".terraform", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})

@@ -3,7 +3,7 @@
 `plan ENV` saves the plan under `.platformctl/plans/ENV/<UTC time>-<sha12>.tfplan` (the
 folder is gitignored) with a manifest beside it (`.json`): the plan's sha256, environment,
 account, git commit and dirtiness, the engine (resolved path, sha256, version), provider
-versions, the sha256 of every input Terraform read (platformctl/inputs.py), the backend and
+versions, the sha256 of every input Terraform read (platformctl/release/inputs.py), the backend and
 workspace, the Terraform options passed after `--`, creation time, the change summary with
 every deleted or replaced address, whether deletions were allowed (`--allow-destroy`), and
 whether an apply has consumed it. `apply ENV` applies only such a plan, after the checks
@@ -35,12 +35,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from platformctl import hcl
-from platformctl.contract import Environment, Project
 from platformctl.errors import ApprovalError, PlatformctlError
 from platformctl.files import atomic_write
-from platformctl.git import TreeState
-from platformctl.terraform import ChangeSummary
+from platformctl.project import hcl
+from platformctl.project.contract import Environment, Project
+from platformctl.release.git import TreeState
+from platformctl.terraform.plan import ChangeSummary
 
 PLAN_SUFFIX = ".tfplan"
 MANIFEST_SUFFIX = ".json"
@@ -76,7 +76,7 @@ class Manifest:
     destroy_approved: bool = False
     # Terraform options given after `--` at plan time (an allowed few: see PASSTHROUGH).
     passthrough: list[str] = field(default_factory=list)
-    # {path relative to the project root: sha256} of every input (platformctl/inputs.py).
+    # {path relative to the project root: sha256} of every input (platformctl/release/inputs.py).
     inputs: dict[str, str] = field(default_factory=dict)
     # Inputs whose bytes differed from HEAD at plan time (whatever git status said).
     uncommitted: list[str] = field(default_factory=list)
@@ -508,7 +508,7 @@ def check(saved: SavedPlan, environment: Environment, tree: TreeState, now: date
 
 def check_inputs(saved: SavedPlan, current: Mapping[str, str], uncommitted: Sequence[str]) -> None:
     """The inputs Terraform would read now are the ones planned from, and all committed."""
-    from platformctl.inputs import differences
+    from platformctl.release.inputs import differences
 
     again = f"run `platformctl plan {saved.manifest.environment}` for a new plan"
     changed = differences(saved.manifest.inputs, current)

