@@ -75,11 +75,11 @@ class Context:
         tf = self.terraform(environment.directory, dict(creds.env), creds.prefix)
         if environment.is_emulated:
             # Local never reaches AWS: the endpoint is the emulator platformctl recorded (`up
-            # --port` may have moved it), pinned with -var; see local.isolate.
+            # --port` may have moved it), pinned with -var; see emulators/isolation.py.
+            from platformctl.emulators import isolation
             from platformctl.emulators import lifecycle as emulator
-            from platformctl.local import lifecycle as local
 
-            local.isolate(tf, environment, emulator.current_endpoint(self.project, environment))
+            isolation.isolate(tf, environment, emulator.current_endpoint(self.project, environment))
         return tf
 
     def account_guard(self, environment: Environment) -> str | None:

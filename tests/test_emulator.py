@@ -23,11 +23,11 @@ from conftest import MotoServer, free_port, make_project
 from integration import standin_docker
 
 from platformctl import process
+from platformctl.emulators import isolation
 from platformctl.emulators import lifecycle as emulator
 from platformctl.emulators.kinds import KINDS
 from platformctl.emulators.lifecycle import LogProgress
 from platformctl.errors import ContractError, EmulatorError
-from platformctl.local import lifecycle as local
 from platformctl.project import contract
 
 LOCAL_CONTRACT = '[environments.local]\nemulator = "{kind}"\nlocalstack_image = "{image}"\n'
@@ -84,7 +84,7 @@ def stop_after(tmp_path: Path) -> Iterator[list[Path]]:
 def test_a_provider_covering_every_service_passes(tmp_path: Path) -> None:
     root = project(tmp_path / "repo", provider("s3", "kinesis", "cloudwatchlogs", "sts") + BUCKET + STREAM + LOG_GROUP
                    + POLICY_DOC)
-    local.check_endpoints(environment(root))  # logs via its alias; the policy document needs no API
+    isolation.check_endpoints(environment(root))  # logs via its alias; the policy document needs no API
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_a_provider_covering_every_service_passes(tmp_path: Path) -> None:
 def test_a_service_without_an_endpoint_is_refused(tmp_path: Path, main_tf: str, expected: str) -> None:
     root = project(tmp_path / "repo", main_tf)
     with pytest.raises(ContractError) as refused:
-        local.check_endpoints(environment(root))
+        isolation.check_endpoints(environment(root))
     message = str(refused.value)
     assert f"has no endpoint for {expected}" in message
     assert "can never reach real AWS" in message and "\n" not in message
@@ -113,13 +113,13 @@ def test_resources_inside_local_modules_count(tmp_path: Path) -> None:
     module.mkdir(parents=True)
     (module / "main.tf").write_text('resource "aws_sqs_queue" "this" {\n  name = "demo"\n}\n')
     with pytest.raises(ContractError, match=r"no endpoint for sqs \(aws_sqs_queue\)"):
-        local.check_endpoints(environment(root))
+        isolation.check_endpoints(environment(root))
 
 
 def test_an_endpoint_pointing_away_from_the_emulator_is_refused(tmp_path: Path) -> None:
     root = project(tmp_path / "repo", provider("sts", extra='    s3 = "https://s3.amazonaws.com"\n') + BUCKET)
     with pytest.raises(ContractError, match=r"points s3 = https://s3.amazonaws.com away from the emulator"):
-        local.check_endpoints(environment(root))
+        isolation.check_endpoints(environment(root))
 
 
 def test_up_refuses_a_missing_endpoint_before_starting_anything(tmp_path: Path, cli) -> None:

@@ -1,1 +1,1 @@
-"""Typer commands: parse, call a core module, render. Each module has register(app)."""
+"""The CLI layer: Typer commands that parse, call the core, and render with rich."""

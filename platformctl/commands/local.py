@@ -122,10 +122,10 @@ def _key_values(title: str | None, rows: list[list[str]]) -> Table:
 def status(ctx: typer.Context, environment: LocalEnv = DEFAULT_ENVIRONMENT) -> None:
     """The emulator and every resource of ENV: exit 1 when the emulator is down or something is missing."""
     # Imported here, not at the top: `platformctl --help` stays fast.
-    from platformctl.local import lifecycle as local
+    from platformctl.local import status as local_status
 
     current = state(ctx)
-    outcome = local.status(current.context, environment)
+    outcome = local_status.status(current.context, environment)
     rows = [[key, value] for key, value in _emulator_rows(outcome.emulator)]
     resource_rows = [
         [r.kind, r.name, "present" if r.exists else ("missing" if r.exists is False else "fail"), r.detail]

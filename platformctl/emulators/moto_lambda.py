@@ -580,16 +580,14 @@ def _stop_children() -> None:
         _kill(child)
 
 
-def install(argv: list[str] | None = None) -> None:
-    """Make the moto server about to start run Lambda functions and Kinesis mappings."""
+def install(argv: list[str] | None = None) -> bool:
+    """Make the moto server about to start run Lambda functions; True when they will (the
+    caller then starts the Kinesis mappings, emulators/moto_esm.py, which invoke through here)."""
     if _State.installed:
-        return
+        return True
     _State.endpoint = _endpoint_from(list(sys.argv[1:] if argv is None else argv))
     if not _patch_invoke():
-        return
+        return False
     _State.installed = True
     atexit.register(_stop_children)
-    from platformctl.emulators import moto_esm, moto_s3_policy
-
-    moto_s3_policy.install()  # the functions' own writes to the data lake
-    moto_esm.install()
+    return True

@@ -62,9 +62,11 @@ def _kinesis_tags_at_creation() -> None:
 def main(argv: list[str] | None = None) -> None:
     _compact_redrive_policy()
     _kinesis_tags_at_creation()
-    from platformctl.emulators import moto_lambda  # Lambda code and Kinesis mappings run here
+    from platformctl.emulators import moto_esm, moto_lambda, moto_s3_policy
 
-    moto_lambda.install(argv)
+    if moto_lambda.install(argv):  # Lambda code runs here, fed by the Kinesis mappings
+        moto_s3_policy.install()  # the functions' own writes to the data lake
+        moto_esm.install()
     from moto.server import main as moto_main
 
     moto_main(argv)

@@ -1,0 +1,1 @@
+"""What the repository says: platform.toml (the environment contract) and the roots' HCL."""

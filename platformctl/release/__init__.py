@@ -1,0 +1,3 @@
+"""The approval gate of gated environments: saved plans, their manifest, what binds them
+(inputs, engine, backend, git), the variables refused.
+"""

@@ -1,0 +1,3 @@
+"""Terraform itself: which engine runs, how it is run, where providers come from, and what a
+plan changes.
+"""

@@ -23,9 +23,9 @@ import pytest
 from conftest import MIRROR, REAL_CACHE, MotoServer, free_port, make_project, start_moto
 
 from integration.foreign import Foreign, foreign_server
+from platformctl.emulators import isolation
 from platformctl.emulators import lifecycle as emulator
 from platformctl.errors import ContractError, TerraformFailed
-from platformctl.local import lifecycle as local
 from platformctl.project import contract
 
 pytestmark = pytest.mark.integration
@@ -312,7 +312,7 @@ def test_a_side_door_is_refused_before_anything_starts(
     main_tf, extra = build(foreign.url)
     root = _root_with(tmp_path, main_tf, extra)
     with pytest.raises(ContractError) as refused:
-        local.check_endpoints(contract.load(root).environment("local"))
+        isolation.check_endpoints(contract.load(root).environment("local"))
     assert expected in str(refused.value) and "\n" not in str(refused.value)
 
     result = cli("--root", str(root), "up", env={"COLUMNS": "1000"})
