@@ -76,7 +76,7 @@ def _docker() -> Check:
 def _moto() -> Check:
     if importlib.util.find_spec("moto") is None:
         return Check(
-            "moto", WARN, "moto is not installed: pip install 'moto[server]' (needed by `up local` without Docker)"
+            "moto", WARN, "moto is not installed: pip install 'platformctl[local]' (needed by `up local` without Docker)"
         )
     from importlib.metadata import version
 
@@ -125,7 +125,7 @@ def _environment_needs(ctx: Context, name: str) -> list[str]:
     missing = []
     if environment.is_emulated:
         if importlib.util.find_spec("moto") is None and not shutil.which("docker"):
-            missing.append("an emulator: pip install 'moto[server]' (or a Docker engine for LocalStack)")
+            missing.append("an emulator: pip install 'platformctl[local]' (or a Docker engine for LocalStack)")
         return missing
     if environment.backend_config is not None and not environment.backend_config.is_file():
         missing.append(f"its backend config {environment.backend_config.name}")

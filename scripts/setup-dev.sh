@@ -8,7 +8,7 @@ python="${PYTHON:-python3}"
 
 "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[engine,test]'
+.venv/bin/python -m pip install --quiet -e '.[engine,local,test]'
 
 "$python" -m venv .venv-checkov
 .venv-checkov/bin/python -m pip install --quiet 'checkov>=3.2'

@@ -24,12 +24,12 @@ NAME = "moto"
 def check_installed() -> None:
     if importlib.util.find_spec("moto") is None:
         raise EmulatorError(
-            f"moto is not installed in {sys.executable}: pip install 'moto[server]', "
+            f"moto is not installed in {sys.executable}: pip install 'platformctl[local]', "
             "or use --emulator localstack with Docker."
         )
     if importlib.util.find_spec("flask") is None or importlib.util.find_spec("werkzeug") is None:
         raise EmulatorError(
-            "moto is installed without its server (flask, werkzeug): pip install 'moto[server]', "
+            "moto is installed without its server (flask, werkzeug): pip install 'platformctl[local]', "
             "or use --emulator localstack with Docker."
         )
 
