@@ -76,7 +76,8 @@ def _docker() -> Check:
 def _moto() -> Check:
     if importlib.util.find_spec("moto") is None:
         return Check(
-            "moto", WARN, "moto is not installed: pip install 'platformctl[local]' (needed by `up local` without Docker)"
+            "moto", WARN,
+            "moto is not installed: pip install 'platformctl[local]' (needed by `up local` without Docker)",
         )
     from importlib.metadata import version
 
