@@ -69,7 +69,8 @@ module "streams" {
   }
   stream_mode     = "ON_DEMAND"
   retention_hours = 24
-  alarm_actions   = var.alarm_actions
+  alarm_actions   = local.alarm_actions
+  ok_actions      = local.alarm_actions
 }
 
 module "queues" {
@@ -82,7 +83,8 @@ module "queues" {
       visibility_timeout_seconds = 6 * local.lambda_timeout
     }
   }
-  alarm_actions = var.alarm_actions
+  alarm_actions = local.alarm_actions
+  ok_actions    = local.alarm_actions
 }
 
 module "order_ingest" {
@@ -107,5 +109,6 @@ module "order_ingest" {
     ORDERS_TABLE      = module.tables.table_names["orders"]
     FAILURE_QUEUE_URL = module.queues.queue_urls["order_ingest_failures"]
   }
-  alarm_actions = var.alarm_actions
+  alarm_actions = local.alarm_actions
+  ok_actions    = local.alarm_actions
 }

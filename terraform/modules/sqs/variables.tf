@@ -84,3 +84,10 @@ variable "tags" {
   default     = {}
   nullable    = false
 }
+
+variable "ok_actions" {
+  type        = list(string)
+  description = "ARNs (for example SNS topics) notified when an alarm returns to OK."
+  default     = []
+  nullable    = false
+}
