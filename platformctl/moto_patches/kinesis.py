@@ -13,6 +13,8 @@ def tags_at_creation() -> str | None:
     original = KinesisResponse.__dict__.get("create_stream")
     if not callable(original):
         return "moto's kinesis create_stream changed; tags at creation left to moto"
+    if getattr(original, "platformctl_patch", False):
+        return "create_stream already keeps its tags"
 
     def create_stream(self: Any) -> Any:
         result = original(self)
@@ -21,5 +23,6 @@ def tags_at_creation() -> str | None:
             self.kinesis_backend.add_tags_to_stream(None, self._get_param("StreamName"), tags)
         return result
 
+    create_stream.platformctl_patch = True  # type: ignore[attr-defined]
     KinesisResponse.create_stream = create_stream  # type: ignore[method-assign]
     return None

@@ -16,6 +16,8 @@ def compact_redrive_policy() -> str | None:
     original = Queue.__dict__.get("attributes")
     if not isinstance(original, property) or original.fget is None:
         return "moto's sqs Queue.attributes changed; RedrivePolicy left as moto writes it"
+    if getattr(original.fget, "platformctl_patch", False):
+        return "Queue.attributes already writes RedrivePolicy compact"
     read = original.fget
 
     def attributes(self: Any) -> dict[str, Any]:
@@ -25,6 +27,7 @@ def compact_redrive_policy() -> str | None:
             result["RedrivePolicy"] = json.dumps(policy, separators=(",", ":"))
         return result
 
+    attributes.platformctl_patch = True  # type: ignore[attr-defined]
     Queue.attributes = property(attributes)  # type: ignore[assignment, method-assign]
     return None
 
