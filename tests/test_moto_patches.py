@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from conftest import MotoServer, start_moto
 
 ACCOUNT = "123456789012"
@@ -187,3 +186,16 @@ def test_aws_managed_policies_are_attachable(server: MotoServer) -> None:
     iam.attach_role_policy(RoleName="reader", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
     attached = iam.list_attached_role_policies(RoleName="reader")["AttachedPolicies"]
     assert [p["PolicyName"] for p in attached] == ["ReadOnlyAccess"]
+
+
+def test_kms_keeps_a_keys_rotation_period(server: MotoServer) -> None:
+    kms = client(server, "kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    assert kms.get_key_rotation_status(KeyId=key)["KeyRotationEnabled"] is False
+    assert "RotationPeriodInDays" not in kms.get_key_rotation_status(KeyId=key)
+    kms.enable_key_rotation(KeyId=key, RotationPeriodInDays=180)
+    status = kms.get_key_rotation_status(KeyId=key)
+    assert (status["KeyRotationEnabled"], status["RotationPeriodInDays"]) == (True, 180)
+    other = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.enable_key_rotation(KeyId=other)
+    assert kms.get_key_rotation_status(KeyId=other)["RotationPeriodInDays"] == 365

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from platformctl.moto_patches import appautoscaling, budgets, costexplorer, kinesis, sqs
+from platformctl.moto_patches import appautoscaling, budgets, costexplorer, kinesis, kms, sqs
 
 # Each returns None once applied, or the reason it stepped aside.
 PATCHES: tuple[tuple[str, Callable[[], str | None]], ...] = (
@@ -22,6 +22,7 @@ PATCHES: tuple[tuple[str, Callable[[], str | None]], ...] = (
     ("budgets tags and subscribers", budgets.tags_and_subscribers),
     ("application-autoscaling tags", appautoscaling.tags),
     ("ce anomaly monitors and subscriptions", costexplorer.anomaly_detection),
+    ("kms rotation period", kms.rotation_period),
 )
 
 
