@@ -45,6 +45,11 @@ output "alerts_topic_arn" {
   value       = aws_sns_topic.alerts.arn
 }
 
+output "alarm_actions" {
+  description = "ARNs every CloudWatch alarm of the environment notifies on ALARM and on OK (the alerts topic first)."
+  value       = local.alarm_actions
+}
+
 output "github_oidc_provider_arn" {
   description = "ARN of the account's GitHub Actions OIDC provider."
   value       = aws_iam_openid_connect_provider.github.arn

@@ -27,65 +27,38 @@ resource "aws_iam_openid_connect_provider" "github" {
   thumbprint_list = ["6938fd4d98bab03faadb97b34396831e3780aea1", "1c58a3a8518e8759bf075b76b750d4f2df264fcd"]
 }
 
-data "aws_iam_policy_document" "github_plan_trust" {
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [aws_iam_openid_connect_provider.github.arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.github_oidc_host}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.github_oidc_host}:sub"
-      values   = local.plan_subjects
-    }
+# The trust policies are written with jsonencode() rather than aws_iam_policy_document, so
+# the root's `terraform test` (tests/, mocked provider) can read back who may assume each role.
+locals {
+  github_trust = {
+    for role, subjects in { plan = local.plan_subjects, apply = local.apply_subjects } : role => jsonencode({
+      Version = "2012-10-17"
+      Statement = [{
+        Effect    = "Allow"
+        Action    = "sts:AssumeRoleWithWebIdentity"
+        Principal = { Federated = aws_iam_openid_connect_provider.github.arn }
+        Condition = {
+          StringEquals = {
+            "${local.github_oidc_host}:aud" = "sts.amazonaws.com"
+            "${local.github_oidc_host}:sub" = subjects
+          }
+        }
+      }]
+    })
   }
-}
-
-data "aws_iam_policy_document" "github_apply_trust" {
-  statement {
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [aws_iam_openid_connect_provider.github.arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.github_oidc_host}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${local.github_oidc_host}:sub"
-      values   = local.apply_subjects
-    }
-  }
-}
-
-data "aws_iam_policy_document" "operator_trust" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "AWS"
-      identifiers = length(var.operator_principals) > 0 ? var.operator_principals : ["${local.account_arn}:root"]
-    }
-    condition {
-      test     = "Bool"
-      variable = "aws:MultiFactorAuthPresent"
-      values   = ["true"]
-    }
-    # prod: and a recent MFA sign-in, not a day-old session.
-    condition {
-      test     = "NumericLessThan"
-      variable = "aws:MultiFactorAuthAge"
-      values   = [tostring(var.operator_max_mfa_age_seconds)]
-    }
-  }
+  operator_trust = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { AWS = length(var.operator_principals) > 0 ? var.operator_principals : ["${local.account_arn}:root"] }
+      Condition = {
+        Bool = { "aws:MultiFactorAuthPresent" = "true" }
+        # prod: and a recent MFA sign-in, not a day-old session.
+        NumericLessThan = { "aws:MultiFactorAuthAge" = tostring(var.operator_max_mfa_age_seconds) }
+      }
+    }]
+  })
 }
 
 # Plan: read everything Terraform refreshes, hold the state lock, and nothing else: no data
@@ -146,7 +119,7 @@ data "aws_iam_policy_document" "deploy_iam" {
 resource "aws_iam_role" "github_plan" {
   name                 = "${local.name_prefix}-github-plan"
   description          = "GitHub Actions plans of ${var.github_repository} (pull requests and main): read-only."
-  assume_role_policy   = data.aws_iam_policy_document.github_plan_trust.json
+  assume_role_policy   = local.github_trust["plan"]
   max_session_duration = 3600
 }
 
@@ -164,7 +137,7 @@ resource "aws_iam_role_policy" "github_plan" {
 resource "aws_iam_role" "github_apply" {
   name                 = "${local.name_prefix}-github-apply"
   description          = "GitHub Actions deploys of ${var.github_repository}, environment ${var.github_apply_environment} only."
-  assume_role_policy   = data.aws_iam_policy_document.github_apply_trust.json
+  assume_role_policy   = local.github_trust["apply"]
   max_session_duration = 3600
 }
 
@@ -182,7 +155,7 @@ resource "aws_iam_role_policy" "github_apply" {
 resource "aws_iam_role" "operator" {
   name                 = "${local.name_prefix}-operator"
   description          = "Engineers running platformctl under aws-vault; a recent MFA sign-in required."
-  assume_role_policy   = data.aws_iam_policy_document.operator_trust.json
+  assume_role_policy   = local.operator_trust
   max_session_duration = 3600
 }
 
