@@ -23,42 +23,36 @@ resource "aws_kms_key" "alerts" {
   enable_key_rotation     = true
   rotation_period_in_days = 365
   deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.alerts_key.json
+
+  # A key policy's Resource "*" means this key (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html).
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        # The account administers the key and delegates its use through IAM policies.
+        Sid       = "AccountAdministersAndDelegatesThroughIam"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${var.aws_account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        # CloudWatch, Budgets and Cost Anomaly Detection encrypt the messages they publish to
+        # the topic, and only on behalf of this account.
+        Sid       = "AlertPublishersEncryptMessages"
+        Effect    = "Allow"
+        Principal = { Service = local.alert_publishers }
+        Action    = ["kms:GenerateDataKey*", "kms:Decrypt"]
+        Resource  = "*"
+        Condition = { StringEquals = { "aws:SourceAccount" = var.aws_account_id } }
+      },
+    ]
+  })
 }
 
 resource "aws_kms_alias" "alerts" {
   name          = "alias/${local.name_prefix}-alerts"
   target_key_id = aws_kms_key.alerts.key_id
-}
-
-data "aws_iam_policy_document" "alerts_key" {
-  statement {
-    # The account administers the key and delegates its use through IAM policies.
-    sid       = "AccountAdministersAndDelegatesThroughIam"
-    actions   = ["kms:*"]
-    resources = ["*"]
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${var.aws_account_id}:root"]
-    }
-  }
-
-  statement {
-    # CloudWatch, Budgets and Cost Anomaly Detection encrypt the messages they publish to the
-    # topic, and only on behalf of this account.
-    sid       = "AlertPublishersEncryptMessages"
-    actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
-    resources = ["*"]
-    principals {
-      type        = "Service"
-      identifiers = local.alert_publishers
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [var.aws_account_id]
-    }
-  }
 }
 
 resource "aws_sns_topic" "alerts" {
