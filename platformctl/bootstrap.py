@@ -8,8 +8,8 @@ backend file's `kms_key_id` names, created with yearly rotation if missing; S3 B
 keep its request cost down), all four public-access blocks, BucketOwnerEnforced (no ACLs), a
 policy denying plain-HTTP requests, a lifecycle rule expiring noncurrent state versions after
 NONCURRENT_STATE_DAYS (90: a quarter of history to roll back to, while state files that
-carry every resource's attributes do not pile up for ever; the newest NEWER_NONCURRENT_KEPT
-versions are kept whatever their age), server access logging into a `<bucket>-access-logs`
+carry every resource's attributes do not pile up for ever; the current version never
+expires), server access logging into a `<bucket>-access-logs`
 bucket (SSE-S3, since S3 cannot deliver access logs to a bucket whose default encryption is
 SSE-KMS; logs expire after ACCESS_LOG_DAYS), and tags (given at creation, and added later if
 someone removed them). With --dynamodb-lock it also makes the
@@ -38,7 +38,6 @@ TLS_ONLY_SID = "DenyInsecureTransport"
 LOCK_TABLE_KEY = "LockID"
 DEFAULT_KMS_ALIAS = "alias/terraform-state"
 NONCURRENT_STATE_DAYS = 90
-NEWER_NONCURRENT_KEPT = 10
 ACCESS_LOG_DAYS = 365
 STATE_LIFECYCLE_ID = "expire-noncurrent-state-versions"
 LOG_LIFECYCLE_ID = "expire-access-logs"
@@ -298,10 +297,7 @@ class _Run:
             "ID": STATE_LIFECYCLE_ID,
             "Filter": {"Prefix": ""},
             "Status": "Enabled",
-            "NoncurrentVersionExpiration": {
-                "NoncurrentDays": NONCURRENT_STATE_DAYS,
-                "NewerNoncurrentVersions": NEWER_NONCURRENT_KEPT,
-            },
+            "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_STATE_DAYS},
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
         }
         self._ensure_lifecycle_rule(
