@@ -2,7 +2,7 @@
 # Cost Anomaly Detection), encrypted with its own customer-managed key. A customer-managed key
 # is needed even in dev: the AWS-managed key alias/aws/sns cannot be used by CloudWatch alarms,
 # Budgets or Cost Anomaly Detection, because its key policy cannot be changed to let them in
-# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
+# (https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns
 # and https://docs.aws.amazon.com/cost-management/latest/userguide/ad-SNS.html).
 
 locals {
