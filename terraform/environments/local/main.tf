@@ -44,7 +44,7 @@ module "tables" {
       ttl_attribute = "expires_at"
     }
   }
-  billing_mode       = var.enable_autoscaling ? "PROVISIONED" : "PAY_PER_REQUEST"
+  billing_mode       = "PROVISIONED" # fixed capacity (5) when enable_autoscaling is false
   enable_autoscaling = var.enable_autoscaling
   autoscaling = {
     max_read_capacity  = 20

@@ -57,7 +57,7 @@ variable "lambda_package_path" {
 
 variable "enable_autoscaling" {
   type        = bool
-  description = "Provisioned tables with Application Auto Scaling, as dev and prod; false makes them on demand (for an emulator without Application Auto Scaling, such as LocalStack's community image)."
+  description = "Application Auto Scaling of the provisioned tables, as dev and prod; false keeps their fixed capacity (for an emulator without Application Auto Scaling, such as LocalStack's community image)."
   default     = true
 }
 
