@@ -125,12 +125,14 @@ class MotoServer:
 
 
 def start_moto(log_file: Path, account_id: str = "000000000000") -> MotoServer:
-    """A real moto server on a free loopback port, answering as `account_id`."""
+    """platformctl's own moto server (`python -m platformctl.emulators.moto_server`: moto with the patches
+    in platformctl/emulators/moto_patches) on a free loopback port, answering as `account_id`; the one
+    starter of every test's moto (tests/terraform's fixtures use it too)."""
     port = free_port()
-    env = {**os.environ, "MOTO_ACCOUNT_ID": account_id}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, "MOTO_ACCOUNT_ID": account_id}
     with log_file.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "platformctl.emulators.moto_server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
     endpoint = f"http://127.0.0.1:{port}"

@@ -5,10 +5,10 @@ every refusal of prod's approval gate.
 How AWS is faked, in a copy of the repository (the environments' own files are never edited):
 - one moto server per account (dev 111111111111, prod 222222222222, as their tfvars say);
   AWS_ENDPOINT_URL points boto3, the S3 backend and the provider at it;
-- `zz_moto_override.tf` in each copied root: path-style S3 (moto serves no virtual hosts),
-  and the two settings moto cannot serve off: Application Auto Scaling (no tag API) and the
-  DLQ's RedriveAllowPolicy (moto never returns it, so the provider would wait forever);
-  `zz_moto.auto.tfvars` turns Budgets off (no tag API either);
+- `zz_moto_override.tf` in each copied root: path-style S3 (moto serves no virtual hosts);
+  nothing else is turned off: the moto server is platformctl's own (tests/conftest.py's
+  start_moto), which answers Budgets, Application Auto Scaling, RedriveAllowPolicy and Cost
+  Anomaly Detection;
 - moto evaluates the TLS-only bucket policy's Deny without its aws:SecureTransport condition,
   so it would refuse every object request, over HTTPS as well: the tests check that bootstrap
   wrote the policy, then remove it so Terraform can use the bucket;
@@ -74,12 +74,9 @@ provider "aws" {
   s3_use_path_style = true
 }
 
-module "tables" {
-  enable_autoscaling = false
-}
-
-module "queues" {
-  restrict_dlq_sources = false
+provider "aws" {
+  alias             = "billing"
+  s3_use_path_style = true
 }
 """
 
@@ -167,7 +164,6 @@ def make_platform(folder: Path, environment: str, account: str) -> Platform:
     shutil.copy2(REPO / ".gitignore", root / ".gitignore")
     env_dir = root / "terraform" / "environments" / environment
     (env_dir / "zz_moto_override.tf").write_text(MOTO_OVERRIDE)
-    (env_dir / "zz_moto.auto.tfvars").write_text("# Test only: moto has no Budgets tag API.\nenable_budgets = false\n")
     identity = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"]
     for command in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "platform"]):
         subprocess.run(["git", *command], cwd=root, check=True, capture_output=True, timeout=60)
@@ -222,13 +218,18 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
 
 def test_bootstrap_creates_the_state_bucket_and_a_second_run_changes_nothing(dev: Platform) -> None:
+    import boto3
+
     first = dev.notes["first"]
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert report["changed"] is True and report["bucket"] == dev.bucket == "ecommerce-platform-tfstate-111111111111"
     assert f"created bucket {dev.bucket} in us-east-1" in report["changes"]
-    for setting in ("versioning enabled", "default encryption", "public access blocked",
-                    "bucket policy denies requests without TLS", "bucket tags"):
+    for setting in ("versioning enabled", "default encryption aws:kms with alias/ecommerce-platform-tfstate",
+                    "created KMS key alias/ecommerce-platform-tfstate", "KMS key rotation enabled",
+                    "noncurrent state versions expire after 90 days", "public access blocked",
+                    "bucket policy denies requests without TLS", "access logging to "
+                    f"{dev.bucket}-access-logs", f"created log bucket {dev.bucket}-access-logs", "bucket tags"):
         assert setting in report["changes"]
 
     second = dev.notes["second"]
@@ -239,7 +240,17 @@ def test_bootstrap_creates_the_state_bucket_and_a_second_run_changes_nothing(dev
     s3 = dev.s3()
     assert s3.get_bucket_versioning(Bucket=dev.bucket)["Status"] == "Enabled"
     rules = s3.get_bucket_encryption(Bucket=dev.bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    (rule,) = rules
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms" and rule["BucketKeyEnabled"]
+    kms = boto3.client("kms", region_name=REGION, endpoint_url=dev.moto.endpoint,
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    key = kms.describe_key(KeyId="alias/ecommerce-platform-tfstate")["KeyMetadata"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == key["Arn"]
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+    (lifecycle,) = s3.get_bucket_lifecycle_configuration(Bucket=dev.bucket)["Rules"]
+    assert lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] == 90 and lifecycle["Status"] == "Enabled"
+    logging = s3.get_bucket_logging(Bucket=dev.bucket)["LoggingEnabled"]
+    assert logging == {"TargetBucket": f"{dev.bucket}-access-logs", "TargetPrefix": f"{dev.bucket}/"}
     block = s3.get_public_access_block(Bucket=dev.bucket)["PublicAccessBlockConfiguration"]
     assert all(block[name] for name in
                ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"))

@@ -145,7 +145,7 @@ def test_buckets_are_versioned_encrypted_and_private(platform: Platform) -> None
 def test_tables_streams_queues_and_function_have_their_settings(platform: Platform) -> None:
     dynamodb = platform.client("dynamodb")
     orders = dynamodb.describe_table(TableName=f"{PREFIX}-orders")["Table"]
-    assert orders["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert orders["BillingModeSummary"]["BillingMode"] == "PROVISIONED"  # autoscaled, as in dev and prod
     assert orders["KeySchema"] == [{"AttributeName": "order_id", "KeyType": "HASH"}]
     assert [index["IndexName"] for index in orders["GlobalSecondaryIndexes"]] == ["customer_id-index"]
     backups = dynamodb.describe_continuous_backups(TableName=f"{PREFIX}-orders")["ContinuousBackupsDescription"]

@@ -5,10 +5,8 @@ moto gaps designed around (see terraform/README.md):
 - Lambda code does not run without Docker: the function, its role and its Kinesis event
   source mapping are created and checked, the handler itself is unit-tested in-process
   (tests/functions/test_order_ingest.py).
-- Budgets and Application Auto Scaling lack the tag APIs the provider calls: the local
-  environment turns both off (they mean nothing on an emulator).
-- SQS: moto does not return the RedriveAllowPolicy attribute, so the provider would wait for
-  it forever: local sets restrict_dlq_sources = false (dev and prod keep it).
+- Budgets and Application Auto Scaling tag APIs and SQS RedriveAllowPolicy: platformctl's moto
+  server answers them (platformctl/emulators/moto_patches), so local keeps both and the DLQ restriction.
 - Kinesis: moto ignores Tags on CreateStream, so a stream is untagged after the first apply;
   a second apply tags it through AddTagsToStream. The test applies the streams twice and checks
   the tags.
@@ -70,10 +68,14 @@ def test_every_taggable_resource_carries_the_required_tags(applied: Applied) -> 
     assert {tags["Environment"] for _, tags in tagged} == {"local"}
 
 
-def test_local_turns_off_what_moto_cannot_tag(applied: Applied) -> None:
+def test_local_keeps_budgets_autoscaling_and_the_dlq_restriction(applied: Applied, moto: Moto) -> None:
     types = {change["type"] for change in applied.plan["resource_changes"]}
-    assert "aws_budgets_budget" not in types
-    assert "aws_appautoscaling_target" not in types
+    assert {"aws_budgets_budget", "aws_appautoscaling_target", "aws_sqs_queue_redrive_allow_policy"} <= types
+    budget = applied.outputs["budget_name"]["value"]
+    described = moto.client("budgets").describe_budget(AccountId="000000000000", BudgetName=budget)["Budget"]
+    assert described["TimeUnit"] == "MONTHLY"
+    targets = moto.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="dynamodb")
+    assert len(targets["ScalableTargets"]) >= 4, "read and write of each table (and the GSI)"
 
 
 def test_platform_resources_output(applied: Applied, moto: Moto) -> None:
@@ -125,7 +127,7 @@ def test_tables(applied: Applied, moto: Moto) -> None:
     dynamodb = moto.client("dynamodb")
     orders = dynamodb.describe_table(TableName="ecommerce-data-platform-local-orders")["Table"]
     assert orders["KeySchema"] == [{"AttributeName": "order_id", "KeyType": "HASH"}]
-    assert orders["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert orders["BillingModeSummary"]["BillingMode"] == "PROVISIONED", "autoscaled, as in dev and prod"
     (index,) = orders["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "customer_id-index"
     key_schema = {k["AttributeName"]: k["KeyType"] for k in index["KeySchema"]}

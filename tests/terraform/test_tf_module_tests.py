@@ -1,4 +1,4 @@
-"""`terraform test` in every module: plan-only runs against a mocked provider."""
+"""`terraform test` in every module and in the dev and prod roots: runs against a mocked provider."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import pytest
 
 from terraform.tf_helpers import MODULES, Terraform
 
+TESTED = [f"modules/{m}" for m in MODULES] + ["environments/dev", "environments/prod"]
 
-@pytest.mark.parametrize("module", MODULES)
-def test_terraform_test(terraform: Terraform, tf_tree: Path, module: str) -> None:
-    result = terraform.run(tf_tree / "modules" / module, "test", "-no-color", check=False)
+
+@pytest.mark.parametrize("folder", TESTED)
+def test_terraform_test(terraform: Terraform, tf_tree: Path, folder: str) -> None:
+    result = terraform.run(tf_tree / folder, "test", "-no-color", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert " 0 failed" in result.stdout and "passed" in result.stdout

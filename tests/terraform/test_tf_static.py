@@ -251,3 +251,14 @@ def test_secret_scan_catches_what_it_should() -> None:
                 literal = match.group(2) if match.lastindex and match.lastindex >= 2 else match.group(0)
                 hit = hit or literal not in ALLOWED_LITERALS
         assert hit is expected, line
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_tfvars_name_the_state_the_backend_file_names(environment: str) -> None:
+    """The CI roles' state grants (iam_access.tf) use tfvars; the backend uses <env>.s3.tfbackend."""
+    folder = TERRAFORM_DIR / "environments" / environment
+    tfvars = load_hcl(folder / "terraform.tfvars")
+    backend = load_hcl(folder / f"{environment}.s3.tfbackend")
+    assert (tfvars["state_bucket"], tfvars["state_key"]) == (backend["bucket"], backend["key"])
+    account, alias = re.fullmatch(r"arn:aws:kms:[a-z0-9-]+:(\d{12}):(alias/.+)", backend["kms_key_id"]).groups()
+    assert (account, alias) == (tfvars["aws_account_id"], tfvars["state_kms_key_alias"])

@@ -12,18 +12,15 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import MotoServer, start_moto
 
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO / "terraform"
@@ -150,64 +147,42 @@ def tf_tree(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> P
     return root
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Moto:
     endpoint: str
     process: subprocess.Popen[bytes]
+    server: MotoServer | None = None
 
-    def client(self, service: str):
+    def client(self, service: str, region: str = "us-east-1"):
         import boto3
 
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
-            region_name="us-east-1",
+            region_name=region,
             aws_access_key_id="test",
             aws_secret_access_key="test",
         )
 
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def start_emulator(log_file: Path, account_id: str = EMULATOR_ACCOUNT) -> Moto:
+    """platformctl's own moto server (tests/conftest.py's start_moto, the one starter)."""
+    server = start_moto(log_file, account_id=account_id)
+    return Moto(endpoint=server.endpoint, process=server.process, server=server)
+
 
 @pytest.fixture(scope="session")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
-    """A moto server on a free port answering as the emulator account, stopped at the end."""
-    server = Path(sys.executable).with_name("moto_server")
-    argv = [str(server)] if server.exists() else [sys.executable, "-m", "moto.server"]
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = {k: v for k, v in _ORIGINAL_ENV.items() if not k.startswith("AWS_")}
-    env["MOTO_ACCOUNT_ID"] = EMULATOR_ACCOUNT
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*argv, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
-        )
-    endpoint = f"http://127.0.0.1:{port}"
+    """platformctl's moto server on a free port answering as the emulator account, stopped at the end."""
+    started = start_emulator(tmp_path_factory.mktemp("moto") / "moto.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"moto server exited: {log_path.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not answer on {endpoint} within 30 s") from None
-                time.sleep(0.1)
-        yield Moto(endpoint=endpoint, process=process)
+        yield started
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        started.stop()
 
 
 def tagged_resources(plan: dict) -> list[tuple[str, dict]]:

@@ -70,7 +70,8 @@ module "streams" {
   }
   stream_mode     = "ON_DEMAND"
   retention_hours = 24
-  alarm_actions   = var.alarm_actions
+  alarm_actions   = local.alarm_actions
+  ok_actions      = local.alarm_actions
 }
 
 module "queues" {
@@ -85,7 +86,8 @@ module "queues" {
       depth_alarm_threshold      = 0              # every message is a record that did not land
     }
   }
-  alarm_actions = var.alarm_actions
+  alarm_actions = local.alarm_actions
+  ok_actions    = local.alarm_actions
 }
 
 module "order_ingest" {
@@ -115,5 +117,6 @@ module "order_ingest" {
     ORDERS_TABLE      = module.tables.table_names["orders"]
     FAILURE_QUEUE_URL = module.queues.queue_urls["order_ingest_failures"]
   }
-  alarm_actions = var.alarm_actions
+  alarm_actions = local.alarm_actions
+  ok_actions    = local.alarm_actions
 }

@@ -39,3 +39,33 @@ output "budget_name" {
   description = "Name of the monthly cost budget, or null when budgets are off."
   value       = one(aws_budgets_budget.monthly_cost[*].name)
 }
+
+output "alerts_topic_arn" {
+  description = "ARN of the SNS topic every alarm, budget and cost anomaly alert goes to."
+  value       = aws_sns_topic.alerts.arn
+}
+
+output "alarm_actions" {
+  description = "ARNs every CloudWatch alarm of the environment notifies on ALARM and on OK (the alerts topic first)."
+  value       = local.alarm_actions
+}
+
+output "github_oidc_provider_arn" {
+  description = "ARN of the account's GitHub Actions OIDC provider."
+  value       = aws_iam_openid_connect_provider.github.arn
+}
+
+output "github_plan_role_arn" {
+  description = "Read-only role GitHub Actions plans with: the repository variable AWS_<ENV>_PLAN_ROLE_ARN (ci.yml, deploy.yml)."
+  value       = aws_iam_role.github_plan.arn
+}
+
+output "github_apply_role_arn" {
+  description = "Role GitHub Actions applies with: the variable AWS_ROLE_ARN of the GitHub environment that deploys this one (deploy.yml)."
+  value       = aws_iam_role.github_apply.arn
+}
+
+output "operator_role_arn" {
+  description = "Role engineers assume with MFA: role_arn of their aws-vault profile (README)."
+  value       = aws_iam_role.operator.arn
+}

@@ -1,7 +1,8 @@
 # local: the whole platform on an emulator, cheap to create and to throw away.
-# Throwaway settings: force_destroy on buckets, on-demand tables without autoscaling, no
-# deletion protection, short retention. Budgets and Application Auto Scaling are off: the
-# emulators lack their tag APIs, and a budget means nothing on an emulator.
+# Throwaway settings: force_destroy on buckets, no deletion protection, short retention. The
+# rest is as in dev and prod: provisioned tables with autoscaling, a budget, DLQs restricted to
+# their source queue (platformctl's moto server answers those APIs; LocalStack's community
+# image lacks Budgets and Application Auto Scaling: set enable_budgets/enable_autoscaling false there).
 
 locals {
   name_prefix  = "${var.project_name}-${var.environment}"
@@ -43,8 +44,12 @@ module "tables" {
       ttl_attribute = "expires_at"
     }
   }
-  billing_mode           = "PAY_PER_REQUEST"
-  enable_autoscaling     = false
+  billing_mode       = "PROVISIONED" # fixed capacity (5) when enable_autoscaling is false
+  enable_autoscaling = var.enable_autoscaling
+  autoscaling = {
+    max_read_capacity  = 20
+    max_write_capacity = 20
+  }
   point_in_time_recovery = true
   deletion_protection    = false
 }
@@ -74,9 +79,6 @@ module "queues" {
       depth_alarm_threshold      = 0              # every message is a record that did not land
     }
   }
-  # moto does not return the RedriveAllowPolicy attribute, so the provider would wait for it
-  # forever; dev and prod keep each DLQ restricted to its own source queue.
-  restrict_dlq_sources = false
 }
 
 module "order_ingest" {

@@ -34,3 +34,8 @@ output "function_name" {
   description = "Name of the order_ingest Lambda function."
   value       = module.order_ingest.function_name
 }
+
+output "budget_name" {
+  description = "Name of the monthly cost budget, or null when budgets are off."
+  value       = one(aws_budgets_budget.monthly_cost[*].name)
+}

@@ -54,3 +54,15 @@ variable "lambda_package_path" {
   description = "Path of the order_ingest deployment zip; null means the repository's build/lambda/order_ingest.zip (built by `platformctl build`)."
   default     = null
 }
+
+variable "enable_autoscaling" {
+  type        = bool
+  description = "Application Auto Scaling of the provisioned tables, as dev and prod; false keeps their fixed capacity (for an emulator without Application Auto Scaling, such as LocalStack's community image)."
+  default     = true
+}
+
+variable "enable_budgets" {
+  type        = bool
+  description = "A monthly AWS Budgets cost budget, as dev and prod (false for an emulator without Budgets, such as LocalStack's community image)."
+  default     = true
+}

@@ -82,7 +82,8 @@ module "streams" {
   stream_mode     = "ON_DEMAND"
   retention_hours = 48
   kms_key_id      = aws_kms_key.data.arn
-  alarm_actions   = var.alarm_actions
+  alarm_actions   = local.alarm_actions
+  ok_actions      = local.alarm_actions
 }
 
 module "queues" {
@@ -98,7 +99,8 @@ module "queues" {
     }
   }
   kms_master_key_id = aws_kms_key.data.arn
-  alarm_actions     = var.alarm_actions
+  alarm_actions     = local.alarm_actions
+  ok_actions        = local.alarm_actions
 }
 
 module "order_ingest" {
@@ -136,5 +138,6 @@ module "order_ingest" {
     ORDERS_TABLE      = module.tables.table_names["orders"]
     FAILURE_QUEUE_URL = module.queues.queue_urls["order_ingest_failures"]
   }
-  alarm_actions = var.alarm_actions
+  alarm_actions = local.alarm_actions
+  ok_actions    = local.alarm_actions
 }

@@ -16,6 +16,7 @@ locals {
 
 resource "aws_dynamodb_table" "this" {
   #checkov:skip=CKV_AWS_119:A customer-managed key is used whenever the environment passes kms_key_arn (prod does); elsewhere the AWS-managed key aws/dynamodb encrypts the tables.
+  #checkov:skip=CKV2_AWS_16:autoscaling.tf registers each PROVISIONED table and GSI (for_each over local.scaling_targets), applied and read back by tests/terraform/test_tf_remote_apply.py; checkov's graph does not link those targets to a table that has a GSI.
   for_each = local.autoscaling_enabled ? var.tables : {}
 
   name         = "${var.name_prefix}-${replace(each.key, "_", "-")}"

@@ -74,3 +74,4 @@ variable "tags" {
   default     = {}
   nullable    = false
 }
+

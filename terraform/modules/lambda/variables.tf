@@ -209,3 +209,4 @@ variable "tags" {
   default     = {}
   nullable    = false
 }
+

@@ -94,3 +94,4 @@ variable "tags" {
   default     = {}
   nullable    = false
 }
+
