@@ -67,7 +67,7 @@ def moto(account: str, log: Path) -> Iterator[str]:
         port = sock.getsockname()[1]
     env = {**os.environ, "MOTO_ACCOUNT_ID": account}
     with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        server = subprocess.Popen([sys.executable, "-m", "platformctl.emulators.moto_server", "-H", "127.0.0.1", "-p", str(port)],
                                   stdout=out, stderr=subprocess.STDOUT, env=env)
     endpoint = f"http://127.0.0.1:{port}"
     try:

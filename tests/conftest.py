@@ -1,6 +1,6 @@
 """Shared fixtures. Every test runs isolated (hatch's `isolation`): its own HOME and cwd,
-no AWS_*, PLATFORMCTL_*, CI, NO_COLOR or TF_CLI_CONFIG_FILE from the caller's shell.
-Terraform's plugin cache stays the machine's, so the AWS provider is unpacked once."""
+no AWS_*, PLATFORMCTL_*, CI, NO_COLOR or TF_CLI_CONFIG_FILE from the caller's shell, and
+one cache folder for the run (TEST_CACHE), so the AWS provider is unpacked once per run."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,9 +21,12 @@ import pytest
 from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
-# Captured before isolation: where this machine keeps Terraform's plugin cache, and its
-# provider mirror (CI exports PLATFORMCTL_PROVIDER_MIRROR; our build machines carry one here).
-REAL_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+# One cache folder for the whole run (Terraform's plugin cache, parsed HCL, engine versions),
+# never the developer's ~/.cache: a test run neither reads what a user left there nor leaves
+# anything behind. The AWS provider is unpacked into it once per run.
+TEST_CACHE = Path(tempfile.mkdtemp(prefix="platformctl-tests-cache-"))
+# Captured before isolation: this machine's provider mirror (CI exports
+# PLATFORMCTL_PROVIDER_MIRROR; our build machines carry one here).
 MIRROR = os.environ.get("PLATFORMCTL_PROVIDER_MIRROR") or (
     "/opt/tf-plugins" if Path("/opt/tf-plugins/registry.terraform.io/hashicorp/aws").is_dir() else ""
 )
@@ -37,7 +41,7 @@ def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(REAL_CACHE))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(TEST_CACHE))
     for name in list(os.environ):
         if name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) or name in (
             "CI", "NO_COLOR", "FORCE_COLOR", "LOCALSTACK_AUTH_TOKEN"
@@ -124,16 +128,17 @@ class MotoServer:
                 self.process.wait()
 
 
-def start_moto(log_file: Path, account_id: str = "000000000000") -> MotoServer:
+def start_moto(log_file: Path, account_id: str = "000000000000", env: dict[str, str] | None = None) -> MotoServer:
     """platformctl's own moto server (`python -m platformctl.emulators.moto_server`: moto with the patches
     in platformctl/emulators/moto_patches) on a free loopback port, answering as `account_id`; the one
     starter of every test's moto (tests/terraform's fixtures use it too)."""
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, "MOTO_ACCOUNT_ID": account_id}
+    server_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    server_env.update({"MOTO_ACCOUNT_ID": account_id, **(env or {})})
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "platformctl.emulators.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
+            stdout=log, stderr=subprocess.STDOUT, env=server_env,
         )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -163,6 +168,10 @@ def moto_server(tmp_path: Path) -> Iterator[MotoServer]:
 # every build machine): otherwise a missing mirror or tool would turn whole suites into
 # silent skips and the run would still be green. Read once, before `isolation` removes CI.
 IN_CI = os.environ.get("CI", "").strip().lower() == "true"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(TEST_CACHE, ignore_errors=True)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -7,13 +7,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from conftest import free_port
+from conftest import start_moto
 
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
@@ -21,26 +19,12 @@ REGION = "us-east-1"
 
 class Server:
     def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "moto.log"
-        env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-        env.update(MOTO_ACCOUNT_ID=ACCOUNT, PLATFORMCTL_LAMBDA_CACHE=str(tmp / "lambda-cache"),
-                   AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_CONFIG_FILE=os.devnull)
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "platformctl.emulators.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=log, stderr=subprocess.STDOUT, env=env,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-2000:]
-            try:
-                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"the moto server did not answer on {self.endpoint}")
+        self.server = start_moto(self.log, ACCOUNT, env={
+            "PLATFORMCTL_LAMBDA_CACHE": str(tmp / "lambda-cache"),
+            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_CONFIG_FILE": os.devnull,
+        })
+        self.port, self.endpoint, self.process = self.server.port, self.server.endpoint, self.server.process
 
     def client(self, service: str) -> Any:
         import boto3

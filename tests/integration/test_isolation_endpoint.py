@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MIRROR, REAL_CACHE, MotoServer, free_port, make_project, start_moto
+from conftest import MIRROR, TEST_CACHE, MotoServer, free_port, make_project, start_moto
 
 from integration.foreign import Foreign, foreign_server
 from platformctl.emulators import isolation
@@ -83,7 +83,7 @@ def shell(home: Path) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in ("CI", "NO_COLOR")}
     home.mkdir(parents=True, exist_ok=True)
-    env.update(HOME=str(home), XDG_CACHE_HOME=str(REAL_CACHE), PLATFORMCTL_PROVIDER_MIRROR=MIRROR,
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(TEST_CACHE), PLATFORMCTL_PROVIDER_MIRROR=MIRROR,
                TF_IN_AUTOMATION="1", COLUMNS="1000")
     return env
 

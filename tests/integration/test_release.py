@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, REAL_CACHE, REPO, MotoServer, copy_repository, start_moto
+from conftest import ENABLE_MIRROR, MIRROR, REPO, TEST_CACHE, MotoServer, copy_repository, start_moto
 
 from integration.test_engines import read_until
 from platformctl.release import gate
@@ -145,7 +145,7 @@ def base_environment(home: Path, bin_dir: Path, moto: MotoServer, vault_log: Pat
     }
     env.update(
         HOME=str(home),
-        XDG_CACHE_HOME=str(REAL_CACHE),
+        XDG_CACHE_HOME=str(TEST_CACHE),
         PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         AWS_ENDPOINT_URL=moto.endpoint,
         AWS_EC2_METADATA_DISABLED="true",

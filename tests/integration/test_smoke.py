@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, REAL_CACHE, copy_repository, free_port
+from conftest import ENABLE_MIRROR, MIRROR, TEST_CACHE, copy_repository, free_port
 
 from platformctl import process
 from platformctl.emulators import lifecycle as emulator
@@ -78,7 +78,7 @@ def clean_env(home: Path) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in dropped}
     home.mkdir(parents=True, exist_ok=True)
-    env.update(HOME=str(home), XDG_CACHE_HOME=str(REAL_CACHE), PLATFORMCTL_PROVIDER_MIRROR=MIRROR, TF_IN_AUTOMATION="1")
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(TEST_CACHE), PLATFORMCTL_PROVIDER_MIRROR=MIRROR, TF_IN_AUTOMATION="1")
     # A user's real credentials in the shell must never reach the local environment.
     env.update(AWS_PROFILE="production-admin", AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE")
     return env

@@ -5,15 +5,13 @@ boto3 against the same server."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from terraform.tf_helpers import _ORIGINAL_ENV, EMULATOR_ACCOUNT, REPO, TERRAFORM_DIR, Moto, free_port
+from conftest import start_moto
+
+from terraform.tf_helpers import EMULATOR_ACCOUNT, TERRAFORM_DIR, Moto
 
 PROVIDER = """\
 terraform {
@@ -54,36 +52,12 @@ provider "aws" {
 
 @contextmanager
 def platformctl_moto(log_file: Path) -> Iterator[Moto]:
-    """platformctl's moto server (moto plus its patches) on a free port, stopped afterwards."""
-    port = free_port()
-    env = {k: v for k, v in _ORIGINAL_ENV.items() if not k.startswith("AWS_")}
-    env["MOTO_ACCOUNT_ID"] = EMULATOR_ACCOUNT
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "platformctl.emulators.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
-        )
-    endpoint = f"http://127.0.0.1:{port}"
+    """platformctl's moto server (conftest's start_moto, the one starter), stopped afterwards."""
+    server = start_moto(log_file, account_id=EMULATOR_ACCOUNT)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"moto server exited: {log_file.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not answer on {endpoint} within 30 s") from None
-                time.sleep(0.1)  # polling a port, not synchronising on an event
-        yield Moto(endpoint=endpoint, process=process)
+        yield Moto(endpoint=server.endpoint, process=server.process, server=server)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 def write_root(destination: Path, body: str) -> Path:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, REAL_CACHE, REPO, copy_repository, free_port
+from conftest import ENABLE_MIRROR, MIRROR, REPO, TEST_CACHE, copy_repository, start_moto
 
 README = REPO / "terraform" / "README.md"
 
@@ -35,7 +35,7 @@ def test_every_root_with_plain_terraform(tmp_path: Path) -> None:
     repo = copy_repository(tmp_path / "repo")
     config = tmp_path / "mirror.tfrc"
     config.write_text(documented_cli_config().replace("/opt/tf-plugins", MIRROR))
-    cache = REAL_CACHE / "platformctl" / "plugin-cache"
+    cache = TEST_CACHE / "platformctl" / "plugin-cache"
     cache.mkdir(parents=True, exist_ok=True)
     env = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "TF_CLI_CONFIG_FILE": str(config),
            "TF_PLUGIN_CACHE_DIR": str(cache), "TF_IN_AUTOMATION": "1"}
@@ -55,34 +55,14 @@ def test_every_root_with_plain_terraform(tmp_path: Path) -> None:
         tf(root, "init", "-backend=false", "-input=false")
         assert "Success! The configuration is valid." in tf(root, "validate").stdout
 
-    port = free_port()
-    log = (tmp_path / "moto.log").open("wb")
-    moto = subprocess.Popen([sys.executable, "-m", "platformctl.emulators.moto_server",
-                             "-H", "127.0.0.1", "-p", str(port)],
-                            env={**env, "MOTO_ACCOUNT_ID": "000000000000", "PYTHONPATH": str(REPO)},
-                            stdout=log, stderr=subprocess.STDOUT)
+    moto = start_moto(tmp_path / "moto.log")
     try:
         tf("local", "init", "-input=false")
         tf("local", "validate")
-        _wait_for(port)
-        endpoint = f"-var=emulator_endpoint=http://127.0.0.1:{port}"
+        endpoint = f"-var=emulator_endpoint={moto.endpoint}"
         plan = tf("local", "plan", "-input=false", "-detailed-exitcode", endpoint, expect=(2,))
         assert "aws_kinesis_stream" in plan.stdout
     finally:
-        moto.terminate()
-        moto.wait(timeout=30)
-        log.close()
+        moto.stop()
 
 
-def _wait_for(port: int) -> None:
-    import time
-    import urllib.request
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"moto did not answer on port {port}")

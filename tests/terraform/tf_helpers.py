@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import MotoServer, start_moto
+from conftest import TEST_CACHE, MotoServer, start_moto
 
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO / "terraform"
@@ -30,7 +30,6 @@ EMULATOR_ACCOUNT = "000000000000"
 
 # Captured at import, before tests/conftest.py's per-test isolation empties the environment.
 _ORIGINAL_ENV = dict(os.environ)
-_REAL_HOME = Path(os.environ.get("HOME") or Path.home())
 MIRROR_HINT = "set PLATFORMCTL_PROVIDER_MIRROR to a filesystem mirror holding hashicorp/aws, e.g. /opt/tf-plugins"
 
 
@@ -93,8 +92,10 @@ def terraform(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
         '  direct {\n    exclude = ["registry.terraform.io/hashicorp/aws"]\n  }\n'
         "}\n"
     )
-    cache = Path(_ORIGINAL_ENV.get("TF_PLUGIN_CACHE_DIR") or _REAL_HOME / ".cache" / "platformctl" / "plugin-cache")
+    cache = TEST_CACHE / "platformctl" / "plugin-cache"
     cache.mkdir(parents=True, exist_ok=True)
+    home = TEST_CACHE / "terraform-home"
+    home.mkdir(exist_ok=True)
     env = {
         name: value
         for name, value in _ORIGINAL_ENV.items()
@@ -106,7 +107,8 @@ def terraform(tmp_path_factory: pytest.TempPathFactory) -> Terraform:
         TF_IN_AUTOMATION="1",
         TF_INPUT="0",
         CHECKPOINT_DISABLE="1",
-        HOME=str(_REAL_HOME),
+        # Not the developer's home: nothing in ~/.terraform.d or ~/.aws may play a part.
+        HOME=str(home),
     )
     return Terraform(env=env, binary=binary)
 
