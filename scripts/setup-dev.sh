@@ -8,9 +8,9 @@ python="${PYTHON:-python3}"
 
 "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[engine,local,test]'
+.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[engine,local,test]'
 
 "$python" -m venv .venv-checkov
-.venv-checkov/bin/python -m pip install --quiet 'checkov>=3.2'
+.venv-checkov/bin/python -m pip install --quiet -c constraints-checkov.txt 'checkov>=3.2'
 ln -sf ../../.venv-checkov/bin/checkov .venv/bin/checkov
 echo "ready: .venv (platformctl, tests) and .venv-checkov (checkov, linked as .venv/bin/checkov)"

