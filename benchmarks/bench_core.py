@@ -74,9 +74,7 @@ def _project(folder: Path) -> Path:
 
 def _engine_argv(env: dict[str, str]) -> list[str]:
     """The Terraform platformctl resolves here, so both sides run the same engine."""
-    result = subprocess.run(
-        [*platformctl(), "--json", "version"], capture_output=True, text=True, env=env, check=True
-    )
+    result = subprocess.run([*platformctl(), "--json", "version"], capture_output=True, text=True, env=env, check=True)
     return list(json.loads(result.stdout)["argv"])
 
 

@@ -46,8 +46,11 @@ def local_plan_without_an_emulator() -> Figure:
         argv = [str(script)] if script.exists() else [sys.executable, "-m", "platformctl"]
         argv = [*argv, "plan", "local"]
         env = {**os.environ, "PLATFORMCTL_ROOT": str(root)}
-        return Figure("plan local, no emulator: time to the one-line error",
-                      time_command(argv, REPEAT, env=env, ok_codes=(1,)), TARGET)
+        return Figure(
+            "plan local, no emulator: time to the one-line error",
+            time_command(argv, REPEAT, env=env, ok_codes=(1,)),
+            TARGET,
+        )
 
 
 def run() -> list[Figure]:

@@ -71,7 +71,8 @@ class Runner:
     def __init__(self, root: Path, port: int) -> None:
         self.root, self.port = root, port
         self.env = {
-            name: value for name, value in os.environ.items()
+            name: value
+            for name, value in os.environ.items()
             if not name.startswith(("AWS_", "TF_CLI_CONFIG_FILE")) and name != "PLATFORMCTL_ROOT"
         }
         self.env.update(PLATFORMCTL_PROVIDER_MIRROR=MIRROR, NO_COLOR="1", TF_IN_AUTOMATION="1")
@@ -80,8 +81,9 @@ class Runner:
         """Wall-clock seconds of `platformctl --json ARGS`, and its JSON result."""
         argv = [*platformctl(), "--root", str(self.root), "--json", *args]
         start = time.perf_counter()
-        result = subprocess.run(argv, capture_output=True, text=True, env=self.env, stdin=subprocess.DEVNULL,
-                                check=False)
+        result = subprocess.run(
+            argv, capture_output=True, text=True, env=self.env, stdin=subprocess.DEVNULL, check=False
+        )
         seconds = time.perf_counter() - start
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} exited {result.returncode}: {result.stderr[-3000:]}")
@@ -90,9 +92,7 @@ class Runner:
 
 def _steps(timings: list[dict[str, float]]) -> str:
     names = [name for name in timings[0] if name != "total"]
-    return ", ".join(
-        f"{name} {statistics.median(t.get(name, 0.0) for t in timings):.1f} s" for name in names
-    )
+    return ", ".join(f"{name} {statistics.median(t.get(name, 0.0) for t in timings):.1f} s" for name in names)
 
 
 def run() -> list[Figure]:
@@ -129,8 +129,12 @@ def run() -> list[Figure]:
                 seconds, outcome = platform("down")
                 down.append(seconds)
         finally:
-            subprocess.run([*platformctl(), "--root", str(platform.root), "down", "--force"], env=platform.env,
-                           capture_output=True, check=False)
+            subprocess.run(
+                [*platformctl(), "--root", str(platform.root), "down", "--force"],
+                env=platform.env,
+                capture_output=True,
+                check=False,
+            )
     print(f"up cold, median per step: {_steps(cold_steps)}", file=sys.stderr)
     print(f"up again, median per step: {_steps(again_steps)}", file=sys.stderr)
     return [
@@ -144,5 +148,7 @@ def run() -> list[Figure]:
 if __name__ == "__main__":
     for figure in run():
         status = "ok" if figure.passed else "MISSED"
-        print(f"{figure.name}: median {figure.median:.2f} {figure.unit} "
-              f"(samples {', '.join(f'{s:.2f}' for s in figure.samples)}; target <= {figure.target}) {status}")
+        print(
+            f"{figure.name}: median {figure.median:.2f} {figure.unit} "
+            f"(samples {', '.join(f'{s:.2f}' for s in figure.samples)}; target <= {figure.target}) {status}"
+        )

@@ -95,7 +95,11 @@ def measure(batch_size: int, batches: int = BATCHES) -> dict:
         env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})  # emulator placeholders
         result = subprocess.run(
             [sys.executable, "-c", CHILD, str(batch_size), str(batches), str(REPO / "functions" / "order_ingest")],
-            capture_output=True, text=True, env=env, check=False, timeout=600,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=600,
         )
     if result.returncode != 0:
         raise RuntimeError(f"the handler run failed: {result.stderr[-3000:]}")
@@ -106,10 +110,18 @@ def run() -> list[Figure]:
     small = [measure(100) for _ in range(3)]
     large = [measure(1000, batches=2)]  # against moto a batch of 1000 takes ~15 s: one sample
     return [
-        Figure("order_ingest peak RSS, batches of 100 (MB)", tuple(s["peak_rss_mb"] for s in small),
-               target=MEMORY_SIZE_MB / 2, unit=" MB"),
-        Figure("order_ingest peak RSS, batches of 1000 (MB)", tuple(s["peak_rss_mb"] for s in large),
-               target=MEMORY_SIZE_MB / 2, unit=" MB"),
+        Figure(
+            "order_ingest peak RSS, batches of 100 (MB)",
+            tuple(s["peak_rss_mb"] for s in small),
+            target=MEMORY_SIZE_MB / 2,
+            unit=" MB",
+        ),
+        Figure(
+            "order_ingest peak RSS, batches of 1000 (MB)",
+            tuple(s["peak_rss_mb"] for s in large),
+            target=MEMORY_SIZE_MB / 2,
+            unit=" MB",
+        ),
         Figure("order_ingest warm batch of 100", tuple(d for s in small for d in s["warm_s"]), target=10.0),
         Figure("order_ingest cold batch of 100", tuple(s["cold_s"] for s in small), target=15.0),
     ]
@@ -118,5 +130,7 @@ def run() -> list[Figure]:
 if __name__ == "__main__":
     for figure in run():
         status = "ok" if figure.passed else "MISSED"
-        print(f"{figure.name}: median {figure.median:.2f}{figure.unit} "
-              f"(min {min(figure.samples):.2f}, max {max(figure.samples):.2f}; target <= {figure.target}) {status}")
+        print(
+            f"{figure.name}: median {figure.median:.2f}{figure.unit} "
+            f"(min {min(figure.samples):.2f}, max {max(figure.samples):.2f}; target <= {figure.target}) {status}"
+        )

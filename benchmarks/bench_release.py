@@ -67,8 +67,12 @@ def moto(account: str, log: Path) -> Iterator[str]:
         port = sock.getsockname()[1]
     env = {**os.environ, "MOTO_ACCOUNT_ID": account}
     with log.open("wb") as out:
-        server = subprocess.Popen([sys.executable, "-m", "platformctl.emulators.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                                  stdout=out, stderr=subprocess.STDOUT, env=env)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "platformctl.emulators.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -99,8 +103,12 @@ def environment(folder: Path, endpoint: str) -> dict[str, str]:
     (bin_dir / "aws-vault").chmod(0o755)
     home = folder / "home"
     home.mkdir(exist_ok=True)
-    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", HOME=str(home), AWS_ENDPOINT_URL=endpoint,
-               AWS_EC2_METADATA_DISABLED="true")
+    env.update(
+        PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+        HOME=str(home),
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
     return env
 
 
@@ -110,10 +118,16 @@ def probe_figures(env: dict[str, str]) -> list[Figure]:
     ambient = {**env, "AWS_ACCESS_KEY_ID": "ASIAAMBIENT", "AWS_SECRET_ACCESS_KEY": "ambient"}
     time_command(probe, 1, env=ambient)  # bytecode and boto3's data files warmed once
     return [
-        Figure("account guard: STS probe via aws-vault exec (stand-in)", time_command(vault, PROBE_REPEAT, env=env),
-               PROBE_TARGET),
-        Figure("account guard: STS probe, ambient credentials", time_command(probe, PROBE_REPEAT, env=ambient),
-               PROBE_TARGET),
+        Figure(
+            "account guard: STS probe via aws-vault exec (stand-in)",
+            time_command(vault, PROBE_REPEAT, env=env),
+            PROBE_TARGET,
+        ),
+        Figure(
+            "account guard: STS probe, ambient credentials",
+            time_command(probe, PROBE_REPEAT, env=ambient),
+            PROBE_TARGET,
+        ),
     ]
 
 
@@ -142,8 +156,15 @@ def gate_figures(root: Path) -> list[Figure]:
     pending = gate.pending_plan_path(project, prod)
     pending.write_bytes(os.urandom(20 * 1024 * 1024))
     tree = git.tree_state(root)
-    saved = gate.save(project, prod, pending, account="222222222222", tree=tree,
-                      plan_json={"terraform_version": "1.11.4"}, summary={"add": 1})
+    saved = gate.save(
+        project,
+        prod,
+        pending,
+        account="222222222222",
+        tree=tree,
+        plan_json={"terraform_version": "1.11.4"},
+        summary={"add": 1},
+    )
 
     def checks() -> None:
         plan = gate.select(project, prod)
@@ -162,8 +183,11 @@ def gate_figures(root: Path) -> list[Figure]:
 
     return [
         Figure("gate checks before apply (20 MB plan)", tuple(timed(checks) for _ in range(GATE_REPEAT)), GATE_TARGET),
-        Figure("gate binding: inputs, engine, private copy (20 MB plan)",
-               tuple(timed(binding) for _ in range(GATE_REPEAT)), BINDING_TARGET),
+        Figure(
+            "gate binding: inputs, engine, private copy (20 MB plan)",
+            tuple(timed(binding) for _ in range(GATE_REPEAT)),
+            BINDING_TARGET,
+        ),
     ]
 
 
@@ -174,8 +198,12 @@ def run() -> list[Figure]:
         root.mkdir()
         shutil.copy2(REPO / "platform.toml", root / "platform.toml")
         shutil.copy2(REPO / ".gitignore", root / ".gitignore")
-        shutil.copytree(REPO / "terraform", root / "terraform", symlinks=True,
-                        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan"))
+        shutil.copytree(
+            REPO / "terraform",
+            root / "terraform",
+            symlinks=True,
+            ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan"),
+        )
         with moto(DEV_ACCOUNT, folder / "moto.log") as endpoint:
             env = environment(folder, endpoint)
             figures = probe_figures(env)
@@ -186,6 +214,8 @@ def run() -> list[Figure]:
 
 if __name__ == "__main__":
     for figure in run():
-        print(f"{figure.name}: median {figure.median:.3f}{figure.unit} "
-              f"(min {min(figure.samples):.3f}, max {max(figure.samples):.3f}, target {figure.target}) "
-              f"{'ok' if figure.passed else 'MISSED'}")
+        print(
+            f"{figure.name}: median {figure.median:.3f}{figure.unit} "
+            f"(min {min(figure.samples):.3f}, max {max(figure.samples):.3f}, target {figure.target}) "
+            f"{'ok' if figure.passed else 'MISSED'}"
+        )

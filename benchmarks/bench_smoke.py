@@ -52,16 +52,31 @@ def run() -> list[Figure]:
                 assert outcome["passed"], f"smoke failed: {outcome['failed']}"
                 flow.append(float(outcome["seconds"]))
         finally:
-            subprocess.run([*platformctl(), "--root", str(platform.root), "down", "--force"], env=platform.env,
-                           capture_output=True, check=False)
-    print(f"smoke local, whole command: median {statistics.median(wall):.2f} s "
-          f"(samples {', '.join(f'{s:.2f}' for s in wall)})", file=sys.stderr)
+            subprocess.run(
+                [*platformctl(), "--root", str(platform.root), "down", "--force"],
+                env=platform.env,
+                capture_output=True,
+                check=False,
+            )
+    print(
+        f"smoke local, whole command: median {statistics.median(wall):.2f} s "
+        f"(samples {', '.join(f'{s:.2f}' for s in wall)})",
+        file=sys.stderr,
+    )
     return [Figure(f"smoke local, {ORDERS} orders: first put to last check", tuple(flow), TARGET)]
 
 
 if __name__ == "__main__":
     for figure in run():
         status = "ok" if figure.passed else "MISSED"
-        print(json.dumps({"name": figure.name, "median": round(figure.median, 2),
-                          "samples": [round(s, 2) for s in figure.samples], "target": figure.target,
-                          "status": status}))
+        print(
+            json.dumps(
+                {
+                    "name": figure.name,
+                    "median": round(figure.median, 2),
+                    "samples": [round(s, 2) for s in figure.samples],
+                    "target": figure.target,
+                    "status": status,
+                }
+            )
+        )

@@ -74,8 +74,11 @@ def run_one(path: Path) -> Outcome:
         return Outcome(topic, error=f"{type(exc).__name__}: {exc}", seconds=time.perf_counter() - start)
     # Duck-typed: a module may import Figure as `harness` or as `benchmarks.harness`.
     if not figures or not all(getattr(f, "samples", None) for f in figures):
-        return Outcome(topic, error="run() must return a non-empty list of Figure with samples",
-                       seconds=time.perf_counter() - start)
+        return Outcome(
+            topic,
+            error="run() must return a non-empty list of Figure with samples",
+            seconds=time.perf_counter() - start,
+        )
     return Outcome(topic, figures, seconds=time.perf_counter() - start)
 
 
@@ -90,15 +93,17 @@ def rows(outcomes: Sequence[Outcome]) -> list[list[str]]:
             table.append([outcome.topic, "-", "-", "-", "-", "error", outcome.error])
             continue
         for figure in outcome.figures:
-            table.append([
-                f"{outcome.topic}: {figure.name}",
-                _value(figure.median, figure.unit),
-                _value(min(figure.samples), figure.unit),
-                _value(max(figure.samples), figure.unit),
-                f"<= {_value(figure.target, figure.unit)}",
-                "pass" if figure.passed else "fail",
-                f"{len(figure.samples)} run{'' if len(figure.samples) == 1 else 's'}",
-            ])
+            table.append(
+                [
+                    f"{outcome.topic}: {figure.name}",
+                    _value(figure.median, figure.unit),
+                    _value(min(figure.samples), figure.unit),
+                    _value(max(figure.samples), figure.unit),
+                    f"<= {_value(figure.target, figure.unit)}",
+                    "pass" if figure.passed else "fail",
+                    f"{len(figure.samples)} run{'' if len(figure.samples) == 1 else 's'}",
+                ]
+            )
     return table
 
 
@@ -121,8 +126,9 @@ def render(table: list[list[str]]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help="run only bench_NAME.py; repeat for several")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="NAME", help="run only bench_NAME.py; repeat for several"
+    )
     parser.add_argument("--folder", type=Path, default=HERE, help="where the bench_*.py files are (default: here)")
     args = parser.parse_args(argv)
     paths = discover(args.folder, args.only)

@@ -50,8 +50,9 @@ class Context:
     def provider_env(self) -> dict[str, str | None]:
         return providers.terraform_env(self.project.provider_mirror, self.project.state_dir)
 
-    def terraform(self, workdir: Path, extra_env: dict[str, str | None] | None = None,
-                  prefix: tuple[str, ...] = ()) -> Terraform:
+    def terraform(
+        self, workdir: Path, extra_env: dict[str, str | None] | None = None, prefix: tuple[str, ...] = ()
+    ) -> Terraform:
         return Terraform(
             engine=self.engine,
             workdir=workdir,
@@ -65,9 +66,7 @@ class Context:
         return self.project.environment(name)
 
     def credentials(self, environment: Environment) -> credentials.Credentials:
-        return credentials.for_environment(
-            environment, no_vault=self.options.no_vault, profile=self.options.profile
-        )
+        return credentials.for_environment(environment, no_vault=self.options.no_vault, profile=self.options.profile)
 
     def terraform_for(self, environment: Environment) -> Terraform:
         creds = self.credentials(environment)

@@ -76,7 +76,8 @@ def _docker() -> Check:
 def _moto() -> Check:
     if importlib.util.find_spec("moto") is None:
         return Check(
-            "moto", WARN,
+            "moto",
+            WARN,
             "moto is not installed: pip install 'platformctl[local]' (needed by `up local` without Docker)",
         )
     from importlib.metadata import version
@@ -86,8 +87,11 @@ def _moto() -> Check:
 
 def _vault_not_needed(ctx: Context) -> bool:
     """Where aws-vault is not used (CI's OIDC credentials, --no-vault), its absence is no failure."""
-    return (process.running_in_ci() or ctx.options.no_vault
-            or os.environ.get("PLATFORMCTL_NO_VAULT", "").strip().lower() in ("1", "true", "yes"))
+    return (
+        process.running_in_ci()
+        or ctx.options.no_vault
+        or os.environ.get("PLATFORMCTL_NO_VAULT", "").strip().lower() in ("1", "true", "yes")
+    )
 
 
 def _vault_users(ctx: Context) -> dict[str, str]:
@@ -106,8 +110,13 @@ def _aws_vault(ctx: Context) -> list[Check]:
     if path:
         return [Check("aws-vault", OK, path)]
     needed_by = ", ".join(sorted(users))
-    return [Check("aws-vault", WARN, f"not on PATH (needed by {needed_by}): {credentials.INSTALL_VAULT}; "
-                  "or --no-vault for ambient credentials")]
+    return [
+        Check(
+            "aws-vault",
+            WARN,
+            f"not on PATH (needed by {needed_by}): {credentials.INSTALL_VAULT}; or --no-vault for ambient credentials",
+        )
+    ]
 
 
 def _known_profiles() -> tuple[Path, set[str]]:
@@ -166,8 +175,16 @@ def _just() -> Check:
 
 def run(ctx: Context, environments: list[str] | None = None) -> list[Check]:
     """Machine-wide checks, then one row per environment (only `environments`, if named)."""
-    return [_contract(ctx), _engine(ctx), _providers(ctx), _docker(), _moto(), *_aws_vault(ctx), _just(),
-            *_environments(ctx, environments)]
+    return [
+        _contract(ctx),
+        _engine(ctx),
+        _providers(ctx),
+        _docker(),
+        _moto(),
+        *_aws_vault(ctx),
+        _just(),
+        *_environments(ctx, environments),
+    ]
 
 
 def healthy(checks: list[Check]) -> bool:

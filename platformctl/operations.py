@@ -137,8 +137,13 @@ class PlanOutcome:
         return data
 
 
-def plan(ctx: Context, environment: Environment, out: Path | None = None, extra: Sequence[str] = (),
-         allow_destroy: bool = False) -> PlanOutcome:
+def plan(
+    ctx: Context,
+    environment: Environment,
+    out: Path | None = None,
+    extra: Sequence[str] = (),
+    allow_destroy: bool = False,
+) -> PlanOutcome:
     ctx.project.check_declared(environment)
     if environment.approval_required:
         return gated_plan(ctx, environment, out, extra, allow_destroy)
@@ -183,8 +188,9 @@ def _plan_backend(data: bytes, environment: Environment, name: str) -> dict[str,
     return backend
 
 
-def gated_plan(ctx: Context, environment: Environment, out: Path | None, extra: Sequence[str],
-               allow_destroy: bool = False) -> PlanOutcome:
+def gated_plan(
+    ctx: Context, environment: Environment, out: Path | None, extra: Sequence[str], allow_destroy: bool = False
+) -> PlanOutcome:
     """Plan a gated environment into a private folder, bind it to its inputs, engine and
     backend, and save it with its manifest."""
     name = environment.name
@@ -232,19 +238,35 @@ def gated_plan(ctx: Context, environment: Environment, out: Path | None, extra: 
     if tree.dirty or uncommitted:
         log.warning(
             "%s: uncommitted changes (%s): this plan is for review only; apply will refuse it",
-            name, ", ".join([*uncommitted, *tree.changed][:5]),
+            name,
+            ", ".join([*uncommitted, *tree.changed][:5]),
         )
     saved = gate.save(
-        ctx.project, environment, pending,
-        account=caller or "", tree=tree, plan_json=plan_json, summary=summary.as_dict(), data=data,
-        destroy_approved=allow_destroy, passthrough=passthrough, inputs=after, uncommitted=uncommitted,
-        engine=binding, backend=backend,
+        ctx.project,
+        environment,
+        pending,
+        account=caller or "",
+        tree=tree,
+        plan_json=plan_json,
+        summary=summary.as_dict(),
+        data=data,
+        destroy_approved=allow_destroy,
+        passthrough=passthrough,
+        inputs=after,
+        uncommitted=uncommitted,
+        engine=binding,
+        backend=backend,
     )
     return PlanOutcome(name, returncode, saved.plan_path, summary, gated=True, saved=saved)
 
 
-def apply_saved_plan(tf: Terraform, environment: Environment, plan_file: Path,
-                     flags: Sequence[str] = (), before: Callable[[], None] | None = None) -> None:
+def apply_saved_plan(
+    tf: Terraform,
+    environment: Environment,
+    plan_file: Path,
+    flags: Sequence[str] = (),
+    before: Callable[[], None] | None = None,
+) -> None:
     """`terraform apply PLANFILE`, with Terraform's stale-plan error turned into one line.
 
     stderr (where Terraform writes errors) is collected and shown after the run, so the
@@ -256,8 +278,11 @@ def apply_saved_plan(tf: Terraform, environment: Environment, plan_file: Path,
             before()  # the last check, right before Terraform starts
         try:
             returncode = process.stream(
-                argv, env=tf.env, cwd=tf.workdir,
-                stdout=sys.stderr if tf.human_to_stderr else None, stderr=errors,
+                argv,
+                env=tf.env,
+                cwd=tf.workdir,
+                stdout=sys.stderr if tf.human_to_stderr else None,
+                stderr=errors,
             )
         finally:
             errors.seek(0)
@@ -310,7 +335,7 @@ def _confirm_plan(environment: Environment, saved: gate.SavedPlan, confirm: Conf
     """The typed name, then, for a plan that deletes, the typed number of deletions."""
     manifest = saved.manifest
     heading = (
-        f"Plan {saved.name} for {environment.name}: sha256 {saved.sha256[:gate.MIN_APPROVAL_PREFIX]}, account "
+        f"Plan {saved.name} for {environment.name}: sha256 {saved.sha256[: gate.MIN_APPROVAL_PREFIX]}, account "
         f"{manifest.account}, commit {manifest.git_commit[:12]}, made {manifest.created_at}, engine "
         f"{manifest.engine.get('name', 'terraform')} {manifest.engine.get('version', '?')}"
         + (f", options {' '.join(manifest.passthrough)}" if manifest.passthrough else "")
@@ -329,9 +354,17 @@ def _confirm_plan(environment: Environment, saved: gate.SavedPlan, confirm: Conf
         gate.check_deletion_count(saved, typed)
 
 
-def gated_apply(ctx: Context, environment: Environment, plan_file: Path | None, *, auto_approve: bool,
-                approve: str | None, confirm: Confirm | None, extra: Sequence[str],
-                approve_destroy: str | None = None) -> gate.SavedPlan:
+def gated_apply(
+    ctx: Context,
+    environment: Environment,
+    plan_file: Path | None,
+    *,
+    auto_approve: bool,
+    approve: str | None,
+    confirm: Confirm | None,
+    extra: Sequence[str],
+    approve_destroy: str | None = None,
+) -> gate.SavedPlan:
     """Apply a reviewed, saved plan of a gated environment, or refuse and say why.
 
     Order: every local check, then the STS account check, before Terraform touches a backend;
@@ -340,7 +373,7 @@ def gated_apply(ctx: Context, environment: Environment, plan_file: Path | None, 
     name = environment.name
     if auto_approve:
         raise ApprovalError(
-            f"--yes is refused for {name} (approval = \"required\" in platform.toml): approve the reviewed plan "
+            f'--yes is refused for {name} (approval = "required" in platform.toml): approve the reviewed plan '
             "with --approve <sha256 prefix>, or type the name when asked."
         )
     if extra:
@@ -387,13 +420,29 @@ def gated_apply(ctx: Context, environment: Environment, plan_file: Path | None, 
     return gate.mark_consumed(saved, "applied")
 
 
-def apply(ctx: Context, environment: Environment, plan_file: Path | None = None, *,
-          auto_approve: bool = False, extra: Sequence[str] = (), approve: str | None = None,
-          confirm: Confirm | None = None, approve_destroy: str | None = None) -> gate.SavedPlan | None:
+def apply(
+    ctx: Context,
+    environment: Environment,
+    plan_file: Path | None = None,
+    *,
+    auto_approve: bool = False,
+    extra: Sequence[str] = (),
+    approve: str | None = None,
+    confirm: Confirm | None = None,
+    approve_destroy: str | None = None,
+) -> gate.SavedPlan | None:
     ctx.project.check_declared(environment)
     if environment.approval_required:
-        return gated_apply(ctx, environment, plan_file, auto_approve=auto_approve, approve=approve,
-                           confirm=confirm, extra=extra, approve_destroy=approve_destroy)
+        return gated_apply(
+            ctx,
+            environment,
+            plan_file,
+            auto_approve=auto_approve,
+            approve=approve,
+            confirm=confirm,
+            extra=extra,
+            approve_destroy=approve_destroy,
+        )
     if approve is not None or approve_destroy is not None:
         flag = "--approve" if approve is not None else "--approve-destroy"
         raise ApprovalError(f"{flag} is for gated environments; {environment.name} is not one.")
@@ -420,15 +469,22 @@ def apply(ctx: Context, environment: Environment, plan_file: Path | None = None,
     return None
 
 
-def gated_destroy(ctx: Context, environment: Environment, *, auto_approve: bool, allow_destroy: bool,
-                  confirm: Confirm | None, extra: Sequence[str]) -> None:
+def gated_destroy(
+    ctx: Context,
+    environment: Environment,
+    *,
+    auto_approve: bool,
+    allow_destroy: bool,
+    confirm: Confirm | None,
+    extra: Sequence[str],
+) -> None:
     """Destroy a gated environment: --allow-destroy, then a reviewed destroy plan and the typed name."""
     name = environment.name
     if auto_approve:
         raise ApprovalError(f"--yes is refused for {name}: pass --allow-destroy and type the name when asked.")
     if not allow_destroy:
         raise ApprovalError(
-            f"{name} is gated (approval = \"required\"): destroying it needs --allow-destroy, then its name typed."
+            f'{name} is gated (approval = "required"): destroying it needs --allow-destroy, then its name typed.'
         )
     if confirm is None or _can_prompt():
         raise ApprovalError(
@@ -458,12 +514,20 @@ def gated_destroy(ctx: Context, environment: Environment, *, auto_approve: bool,
         apply_saved_plan(tf, environment, pending, ("-lock=true",), before=unchanged)
 
 
-def destroy(ctx: Context, environment: Environment, *, auto_approve: bool = False, extra: Sequence[str] = (),
-            allow_destroy: bool = False, confirm: Confirm | None = None) -> None:
+def destroy(
+    ctx: Context,
+    environment: Environment,
+    *,
+    auto_approve: bool = False,
+    extra: Sequence[str] = (),
+    allow_destroy: bool = False,
+    confirm: Confirm | None = None,
+) -> None:
     ctx.project.check_declared(environment)
     if environment.approval_required:
-        gated_destroy(ctx, environment, auto_approve=auto_approve, allow_destroy=allow_destroy,
-                      confirm=confirm, extra=extra)
+        gated_destroy(
+            ctx, environment, auto_approve=auto_approve, allow_destroy=allow_destroy, confirm=confirm, extra=extra
+        )
         return
     require_emulator(ctx, environment)
     tf = ctx.terraform_for(environment)

@@ -64,8 +64,9 @@ def credentials_expiry(environ: dict[str, str] | None = None) -> datetime | None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def credentials_expiry_warning(environment: str, changes: int, *, expires: datetime | None = None,
-                               now: datetime | None = None) -> str | None:
+def credentials_expiry_warning(
+    environment: str, changes: int, *, expires: datetime | None = None, now: datetime | None = None
+) -> str | None:
     """A warning when the credentials expire before an apply of `changes` changes would end."""
     expires = expires or credentials_expiry()
     if expires is None:

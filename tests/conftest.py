@@ -44,7 +44,10 @@ def isolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(TEST_CACHE))
     for name in list(os.environ):
         if name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) or name in (
-            "CI", "NO_COLOR", "FORCE_COLOR", "LOCALSTACK_AUTH_TOKEN"
+            "CI",
+            "NO_COLOR",
+            "FORCE_COLOR",
+            "LOCALSTACK_AUTH_TOKEN",
         ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TF_IN_AUTOMATION", "1")
@@ -138,7 +141,9 @@ def start_moto(log_file: Path, account_id: str = "000000000000", env: dict[str, 
     with log_file.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "platformctl.emulators.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=server_env,
         )
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -49,8 +49,9 @@ def test_profile_option_overrides_the_contract(isolation: Path, vault_on_path: P
 
 
 @pytest.mark.parametrize(("duration", "flag"), [("4h", "4h"), ("90m", "90m"), ("1d", "24h"), ("15m", "15m")])
-def test_session_duration_asks_for_one_long_session(isolation: Path, vault_on_path: Path, duration: str,
-                                                    flag: str) -> None:
+def test_session_duration_asks_for_one_long_session(
+    isolation: Path, vault_on_path: Path, duration: str, flag: str
+) -> None:
     creds = credentials.for_environment(environment(isolation, f'session_duration = "{duration}"\n'))
     assert creds.prefix == ("aws-vault", "exec", "--duration", flag, "team-dev", "--")
     assert f"one {flag} aws-vault session" in creds.description
@@ -67,12 +68,16 @@ def test_malformed_session_duration_fails_when_the_contract_loads(isolation: Pat
         environment(isolation, 'session_duration = "forever"\n')
 
 
-@pytest.mark.parametrize(("variable", "value", "reason"), [
-    ("PLATFORMCTL_NO_VAULT", "1", "PLATFORMCTL_NO_VAULT=1"),
-    ("CI", "true", "CI=true"),
-])
-def test_ambient_credentials_without_aws_vault(isolation: Path, monkeypatch, variable: str, value: str,
-                                               reason: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("PLATFORMCTL_NO_VAULT", "1", "PLATFORMCTL_NO_VAULT=1"),
+        ("CI", "true", "CI=true"),
+    ],
+)
+def test_ambient_credentials_without_aws_vault(
+    isolation: Path, monkeypatch, variable: str, value: str, reason: str
+) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")  # aws-vault absent: not needed, so no error
     monkeypatch.setenv(variable, value)
     creds = credentials.for_environment(environment(isolation))
@@ -104,8 +109,9 @@ def test_inside_a_session_of_the_same_profile_it_is_used_as_is(isolation: Path, 
     assert "current aws-vault session of profile team-dev" in creds.description
 
 
-def test_inside_a_session_of_another_profile_it_is_refused_naming_both(isolation: Path, vault_on_path: Path,
-                                                                       monkeypatch) -> None:
+def test_inside_a_session_of_another_profile_it_is_refused_naming_both(
+    isolation: Path, vault_on_path: Path, monkeypatch
+) -> None:
     monkeypatch.setenv("AWS_VAULT", "team-prod")
     with pytest.raises(CredentialsError) as nested:
         credentials.for_environment(environment(isolation))
@@ -123,8 +129,14 @@ def test_emulated_environments_never_use_aws_vault(isolation: Path, monkeypatch)
 
 def test_run_python_reports_the_childs_error_line(monkeypatch) -> None:
     # The probe protocol: one JSON object on stdout; {"error": ...} becomes the one-line error.
-    creds = credentials.Credentials(env={"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None,
-                                         "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                                         "AWS_EC2_METADATA_DISABLED": "true"})
+    creds = credentials.Credentials(
+        env={
+            "AWS_ACCESS_KEY_ID": None,
+            "AWS_SECRET_ACCESS_KEY": None,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
     with pytest.raises(PlatformctlError, match="No AWS credentials found"):
         credentials.run_python(creds, "platformctl.aws.account", "--region", "eu-west-1")

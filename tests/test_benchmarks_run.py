@@ -42,7 +42,11 @@ def folder(tmp_path: Path) -> Path:
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(RUNNER), *args], capture_output=True, text=True, check=False, timeout=120,
+        [sys.executable, str(RUNNER), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
     )
 

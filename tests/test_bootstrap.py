@@ -10,12 +10,15 @@ from platformctl.aws.bootstrap import DEFAULT_KMS_ALIAS, BackendSpec, _kms_alias
 from platformctl.errors import ContractError
 
 
-@pytest.mark.parametrize(("kms_key_id", "alias"), [
-    ("arn:aws:kms:us-east-1:111111111111:alias/ecommerce-platform-tfstate", "alias/ecommerce-platform-tfstate"),
-    ("alias/team-state", "alias/team-state"),
-    (None, DEFAULT_KMS_ALIAS),
-    ("", DEFAULT_KMS_ALIAS),
-])
+@pytest.mark.parametrize(
+    ("kms_key_id", "alias"),
+    [
+        ("arn:aws:kms:us-east-1:111111111111:alias/ecommerce-platform-tfstate", "alias/ecommerce-platform-tfstate"),
+        ("alias/team-state", "alias/team-state"),
+        (None, DEFAULT_KMS_ALIAS),
+        ("", DEFAULT_KMS_ALIAS),
+    ],
+)
 def test_the_state_key_alias_comes_from_the_backend_file(kms_key_id: str | None, alias: str) -> None:
     assert _kms_alias(Path("dev.s3.tfbackend"), kms_key_id) == alias
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PROBE = '''
+PROBE = """
 import pytest
 
 def test_needs_a_tool():
@@ -16,7 +16,7 @@ def test_needs_a_tool():
 @pytest.mark.docker
 def test_needs_docker():
     pytest.skip("needs docker")
-'''
+"""
 
 
 def run_probe(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[str]:
@@ -27,9 +27,26 @@ def run_probe(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[str
     if ci is not None:
         env["CI"] = ci
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "conftest",
-         "-o", "markers=docker: docker", "--rootdir", str(tmp_path), str(tmp_path / "test_probe.py")],
-        capture_output=True, text=True, cwd=tmp_path, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "conftest",
+            "-o",
+            "markers=docker: docker",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path / "test_probe.py"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=False,
     )
 
 

@@ -353,10 +353,16 @@ def test_tables_keep_square_brackets() -> None:
 
     console = Console(width=200, no_color=True)
     with console.capture() as captured:
-        console.print(table("t[1]", ["check", "status", "detail"],
-                            [["moto", "warn", "pip install 'moto[server]' [bold]x[/]"]], status_column=1))
+        console.print(
+            table(
+                "t[1]",
+                ["check", "status", "detail"],
+                [["moto", "warn", "pip install 'platformctl[local]' [bold]x[/]"]],
+                status_column=1,
+            )
+        )
     text = captured.get()
-    assert "pip install 'moto[server]' [bold]x[/]" in text
+    assert "pip install 'platformctl[local]' [bold]x[/]" in text
     assert "t[1]" in text
 
 

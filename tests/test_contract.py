@@ -75,7 +75,7 @@ def test_malformed_contract_names_file_key_and_problem(cli, isolation: Path, tex
     ("versions_tf", "expected"),
     [
         ("terraform {\n  required_version = \n", "versions.tf is not valid HCL"),
-        ('terraform {\n  required_providers {}\n}\n', "versions.tf has no terraform.required_version: add one"),
+        ("terraform {\n  required_providers {}\n}\n", "versions.tf has no terraform.required_version: add one"),
         (None, "versions.tf is missing: it holds required_version for every root"),
     ],
     ids=["invalid HCL", "no required_version", "no versions.tf"],
@@ -194,7 +194,7 @@ def test_the_repository_contract() -> None:
 def test_parsed_hcl_is_cached_by_content_and_never_stale(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     tf = tmp_path / "main.tf"
-    tf.write_text('locals {\n  answer = 42\n}\n')
+    tf.write_text("locals {\n  answer = 42\n}\n")
     first = hcl.load(tf)
     assert first["locals"][0]["answer"] == 42
     entries = list((tmp_path / "cache" / "platformctl" / "hcl").glob("*.json"))
@@ -208,7 +208,7 @@ def test_parsed_hcl_is_cached_by_content_and_never_stale(tmp_path: Path, monkeyp
         patched.setattr(hcl, "_parse", no_parser)
         assert hcl.load(tf) == first
 
-    tf.write_text('locals {\n  answer = 43\n}\n')  # same size, new content: a new key
+    tf.write_text("locals {\n  answer = 43\n}\n")  # same size, new content: a new key
     assert hcl.load(tf)["locals"][0]["answer"] == 43
 
     for entry in (tmp_path / "cache" / "platformctl" / "hcl").glob("*.json"):
@@ -270,8 +270,11 @@ def _gated_project(isolation: Path, extra: str = "") -> None:
 
 
 def test_a_root_with_a_gated_roots_state_is_gated(isolation: Path) -> None:
-    _gated_project(isolation, '[environments.copy]\nbackend_config = "prod.s3.tfbackend"\n'
-                              '[environments.other]\nbackend_config = "prod.s3.tfbackend"\n')
+    _gated_project(
+        isolation,
+        '[environments.copy]\nbackend_config = "prod.s3.tfbackend"\n'
+        '[environments.other]\nbackend_config = "prod.s3.tfbackend"\n',
+    )
     project = contract.load(isolation)
     assert project.environment("copy").approval_required
     assert project.environment("copy").gated_because == "its root or state is prod's"

@@ -56,8 +56,11 @@ def error_line(result) -> str:
 
 
 def git_commit(root: Path) -> None:
-    for argv in (["git", "init", "-q"], ["git", "add", "-A"],
-                 ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "fixture"]):
+    for argv in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "fixture"],
+    ):
         subprocess.run(argv, cwd=root, check=True, capture_output=True)
 
 
@@ -216,8 +219,9 @@ def test_validate_all_prints_no_init_banner(cli, isolation: Path, real_engine: e
     assert "terraform init -backend=false failed" in by_name["third"]["diagnostics"][0]["summary"]
 
 
-def test_plan_all_table_matches_terraform_show(cli, isolation: Path, real_engine: engine.Engine,
-                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_all_table_matches_terraform_show(
+    cli, isolation: Path, real_engine: engine.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Three environments: one applied then changed (1 change, 1 destroy), one fresh (2 to add), one
     gated (saved for review as `plan prod` would). Every count equals `terraform show -json` of that plan."""
     # Every folder declared: where one environment is gated, an undeclared one fails closed.
@@ -227,8 +231,11 @@ def test_plan_all_table_matches_terraform_show(cli, isolation: Path, real_engine
     git_commit(isolation)
     assert cli("apply", "applied", "--yes").exit_code == 0
     applied_main = isolation / "terraform" / "environments" / "applied" / "main.tf"
-    applied_main.write_text(DEMO.replace('"${var.greeting}-2"', '"changed"').replace(
-        'resource "terraform_data" "second"', 'resource "terraform_data" "renamed"'))
+    applied_main.write_text(
+        DEMO.replace('"${var.greeting}-2"', '"changed"').replace(
+            'resource "terraform_data" "second"', 'resource "terraform_data" "renamed"'
+        )
+    )
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
 
@@ -240,8 +247,13 @@ def test_plan_all_table_matches_terraform_show(cli, isolation: Path, real_engine
     assert data["environments"][0]["environment"] == "applied"  # destroys first
     for name, row in rows.items():
         assert row["plan_file"], name
-        shown = subprocess.run([*real_engine.argv, "show", "-json", row["plan_file"]], capture_output=True, text=True,
-                               cwd=isolation / "terraform" / "environments" / name, check=True)
+        shown = subprocess.run(
+            [*real_engine.argv, "show", "-json", row["plan_file"]],
+            capture_output=True,
+            text=True,
+            cwd=isolation / "terraform" / "environments" / name,
+            check=True,
+        )
         counted = {"create": 0, "update": 0, "delete": 0, "replace": 0}
         for change in json.loads(shown.stdout)["resource_changes"]:
             actions = change["change"]["actions"]
@@ -249,7 +261,11 @@ def test_plan_all_table_matches_terraform_show(cli, isolation: Path, real_engine
             if key in counted:
                 counted[key] += 1
         assert (row["add"], row["change"], row["destroy"], row["replace"]) == (
-            counted["create"], counted["update"], counted["delete"], counted["replace"]), name
+            counted["create"],
+            counted["update"],
+            counted["delete"],
+            counted["replace"],
+        ), name
     assert (rows["applied"]["add"], rows["applied"]["destroy"]) == (1, 1)
     assert rows["fresh"]["add"] == 2
     assert rows["gated"]["gated"] is True
@@ -266,8 +282,11 @@ def test_plan_all_table_matches_terraform_show(cli, isolation: Path, real_engine
 
 def test_plan_all_reports_an_environment_that_cannot_plan(cli, isolation: Path, real_engine: engine.Engine) -> None:
     port = free_port()
-    make_project(isolation, {"demo": DEMO, "local": DEMO},
-                 contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n')
+    make_project(
+        isolation,
+        {"demo": DEMO, "local": DEMO},
+        contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n',
+    )
     result = cli("plan", "--all", "--json")
     assert result.exit_code == 1
     rows = {row["environment"]: row for row in json.loads(result.stdout)["environments"]}
@@ -295,8 +314,9 @@ os.waitpid(pid, 0)
 """
 
 
-def test_local_lock_status_while_terraform_holds_it(cli, isolation: Path, real_engine: engine.Engine,
-                                                    tmp_path: Path) -> None:
+def test_local_lock_status_while_terraform_holds_it(
+    cli, isolation: Path, real_engine: engine.Engine, tmp_path: Path
+) -> None:
     """A real `terraform apply` waiting at its prompt holds the local state lock: `lock status`
     shows who, which operation and that it is this machine; `lock release` refuses (a local lock
     ends with its process); once Terraform answers "no" the lock is gone."""
@@ -308,8 +328,14 @@ def test_local_lock_status_while_terraform_holds_it(cli, isolation: Path, real_e
     holder = tmp_path / "hold.py"
     holder.write_text(HELD_APPLY)
     env = {**os.environ, "TF_VAR_greeting": "changed"}
-    child = subprocess.Popen([sys.executable, str(holder), *real_engine.argv, "apply"], cwd=demo, env=env,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, str(holder), *real_engine.argv, "apply"],
+        cwd=demo,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout is not None and child.stdin is not None
         assert child.stdout.readline().strip() == "WAITING"
@@ -352,13 +378,15 @@ def test_expiry_warning_arithmetic() -> None:
     many = preflight.credentials_expiry_warning("prod", 200, expires=now + timedelta(minutes=60), now=now)
     assert many is not None and "may take 100 min" in many
     assert preflight.credentials_expiry({"AWS_CREDENTIAL_EXPIRATION": "2026-01-01T00:10:00Z"}) == now + timedelta(
-        minutes=10)
+        minutes=10
+    )
     assert preflight.credentials_expiry({"AWS_CREDENTIAL_EXPIRATION": "soon"}) is None
     assert preflight.credentials_expiry({}) is None
 
 
-def test_gated_apply_warns_when_the_credentials_expire_first(cli, isolation: Path, real_engine: engine.Engine,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gated_apply_warns_when_the_credentials_expire_first(
+    cli, isolation: Path, real_engine: engine.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A saved plan of a gated environment, credentials that expire in a minute: the warning
     comes before the gate's own answer (here: nothing can prompt, so it refuses)."""
     from datetime import UTC, datetime, timedelta
@@ -396,14 +424,27 @@ def test_drifted_resources_from_show_json_shape() -> None:
     tests/integration/test_day_two_moto.py): null versus empty is no drift, no-op is skipped."""
     from platformctl.operate.drift import drifted_resources
 
-    plan = {"resource_drift": [
-        {"address": "aws_s3_bucket.b", "change": {"actions": ["update"], "before": {"tags": None, "acl": "private"},
-                                                  "after": {"tags": {}, "acl": "public-read"}}},
-        {"address": "aws_sqs_queue.q", "change": {"actions": ["update"], "before": {"tags": None},
-                                                  "after": {"tags": {}}}},
-        {"address": "aws_sqs_queue.gone", "change": {"actions": ["delete"], "before": {"name": "x"}, "after": None}},
-        {"address": "aws_iam_role.r", "change": {"actions": ["no-op"], "before": {}, "after": {}}},
-    ]}
+    plan = {
+        "resource_drift": [
+            {
+                "address": "aws_s3_bucket.b",
+                "change": {
+                    "actions": ["update"],
+                    "before": {"tags": None, "acl": "private"},
+                    "after": {"tags": {}, "acl": "public-read"},
+                },
+            },
+            {
+                "address": "aws_sqs_queue.q",
+                "change": {"actions": ["update"], "before": {"tags": None}, "after": {"tags": {}}},
+            },
+            {
+                "address": "aws_sqs_queue.gone",
+                "change": {"actions": ["delete"], "before": {"name": "x"}, "after": None},
+            },
+            {"address": "aws_iam_role.r", "change": {"actions": ["no-op"], "before": {}, "after": {}}},
+        ]
+    }
     found = {r.address: (r.action, r.attributes) for r in drifted_resources(plan)}
     assert found == {"aws_s3_bucket.b": ("update", ("acl",)), "aws_sqs_queue.gone": ("delete", ())}
     assert drifted_resources({}) == ()

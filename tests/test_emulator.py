@@ -82,8 +82,9 @@ def stop_after(tmp_path: Path) -> Iterator[list[Path]]:
 
 
 def test_a_provider_covering_every_service_passes(tmp_path: Path) -> None:
-    root = project(tmp_path / "repo", provider("s3", "kinesis", "cloudwatchlogs", "sts") + BUCKET + STREAM + LOG_GROUP
-                   + POLICY_DOC)
+    root = project(
+        tmp_path / "repo", provider("s3", "kinesis", "cloudwatchlogs", "sts") + BUCKET + STREAM + LOG_GROUP + POLICY_DOC
+    )
     isolation.check_endpoints(environment(root))  # logs via its alias; the policy document needs no API
 
 
@@ -91,10 +92,14 @@ def test_a_provider_covering_every_service_passes(tmp_path: Path) -> None:
     ("main_tf", "expected"),
     [
         pytest.param(provider("s3", "sts") + BUCKET + STREAM, "kinesis (aws_kinesis_stream)", id="kinesis missing"),
-        pytest.param(provider("s3", "kinesis") + BUCKET + STREAM, "sts (the provider's account check)",
-                     id="sts missing"),
-        pytest.param(provider("s3", "kinesis", "sts") + STREAM + BUCKET + LOG_GROUP,
-                     "logs (aws_cloudwatch_log_group)", id="logs missing"),
+        pytest.param(
+            provider("s3", "kinesis") + BUCKET + STREAM, "sts (the provider's account check)", id="sts missing"
+        ),
+        pytest.param(
+            provider("s3", "kinesis", "sts") + STREAM + BUCKET + LOG_GROUP,
+            "logs (aws_cloudwatch_log_group)",
+            id="logs missing",
+        ),
     ],
 )
 def test_a_service_without_an_endpoint_is_refused(tmp_path: Path, main_tf: str, expected: str) -> None:
@@ -158,8 +163,9 @@ def test_auto_picks_moto_when_docker_is_not_on_path(tmp_path: Path, monkeypatch:
     ],
     ids=["no engine", "pinned tag", "latest without token", "latest with token"],
 )
-def test_auto_choice_and_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, image: str,
-                                    token: str | None, kind: str, why: str) -> None:
+def test_auto_choice_and_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, image: str, token: str | None, kind: str, why: str
+) -> None:
     # Stand-in docker: `docker info` answers (or fails like a machine without an engine).
     standin_docker.install(tmp_path, monkeypatch, mode)
     if token:
@@ -171,13 +177,17 @@ def test_auto_choice_and_its_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert token not in choice.reason
 
 
-@pytest.mark.parametrize("how", [
-    "docker not on PATH",
-    "stand-in docker without engine",
-    pytest.param("real docker client", marks=pytest.mark.docker),
-])
-def test_localstack_without_a_docker_engine_is_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                              cli, how: str) -> None:
+@pytest.mark.parametrize(
+    "how",
+    [
+        "docker not on PATH",
+        "stand-in docker without engine",
+        pytest.param("real docker client", marks=pytest.mark.docker),
+    ],
+)
+def test_localstack_without_a_docker_engine_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli, how: str
+) -> None:
     if how == "docker not on PATH":
         monkeypatch.setenv("PATH", standin_docker.path_without_docker(tmp_path))
         fix = "install Docker"
@@ -238,8 +248,13 @@ def test_emulator_start_status_logs_stop(tmp_path: Path, cli, stop_after: list[P
     # moto answers as the emulator account that the local provider allows.
     import boto3
 
-    sts = boto3.client("sts", endpoint_url=record.endpoint, region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    sts = boto3.client(
+        "sts",
+        endpoint_url=record.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     assert sts.get_caller_identity()["Account"] == "000000000000"
     # No Docker engine here: moto's Lambda is switched to its no-Docker stub.
     config = json.loads(urllib.request.urlopen(f"{record.endpoint}/moto-api/config", timeout=5).read())
@@ -248,8 +263,15 @@ def test_emulator_start_status_logs_stop(tmp_path: Path, cli, stop_after: list[P
     status = invoke(cli, root, "--json", "emulator", "status")
     assert status.exit_code == 0
     assert json.loads(status.stdout) | {"command": "x"} == {
-        "command": "x", "kind": "moto", "endpoint": record.endpoint, "pid": record.pid, "healthy": True,
-        "started_by_platformctl": True, "log_file": record.log_file, "container_name": None, "detail": "answers",
+        "command": "x",
+        "kind": "moto",
+        "endpoint": record.endpoint,
+        "pid": record.pid,
+        "healthy": True,
+        "started_by_platformctl": True,
+        "log_file": record.log_file,
+        "container_name": None,
+        "detail": "answers",
     }
 
     logs = invoke(cli, root, "emulator", "logs", "--lines", "200")
@@ -319,8 +341,9 @@ def test_a_port_taken_by_another_program_names_the_port_and_port_option(tmp_path
     assert emulator.load_record(contract.load(root)) is None
 
 
-def test_an_emulator_platformctl_did_not_start_is_reused_and_left_running(tmp_path: Path, cli,
-                                                                          moto_server: MotoServer) -> None:
+def test_an_emulator_platformctl_did_not_start_is_reused_and_left_running(
+    tmp_path: Path, cli, moto_server: MotoServer
+) -> None:
     root = project(tmp_path / "repo", BUCKET)
     reused = invoke(cli, root, "emulator", "start", "--port", str(moto_server.port))
     assert reused.exit_code == 0
@@ -360,7 +383,7 @@ def test_moto_not_installed_is_one_line(tmp_path: Path, cli, monkeypatch: pytest
     root = project(tmp_path / "repo", BUCKET)
     result = invoke(cli, root, "emulator", "start", "--emulator", "moto", "--port", str(free_port()))
     assert result.exit_code == 1
-    assert "moto is not installed" in result.output and "pip install 'moto[server]'" in result.output
+    assert "moto is not installed" in result.output and "pip install 'platformctl[local]'" in result.output
     assert emulator.load_record(contract.load(root)) is None
 
 
@@ -390,8 +413,13 @@ def test_moto_server_answers_redrive_policies_as_compact_json(tmp_path: Path) ->
     root = project(tmp_path / "repo", BUCKET)
     record = emulator.start(contract.load(root), environment(root), "moto", free_port(), progress=LogProgress())
     try:
-        sqs = boto3.client("sqs", endpoint_url=record.endpoint, region_name="us-east-1",
-                           aws_access_key_id="test", aws_secret_access_key="test")
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=record.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         dlq = sqs.create_queue(QueueName="demo-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}, separators=(",", ":"))
@@ -408,10 +436,16 @@ def test_moto_server_keeps_kinesis_tags_given_at_creation(tmp_path: Path) -> Non
     root = project(tmp_path / "repo", BUCKET)
     record = emulator.start(contract.load(root), environment(root), "moto", free_port(), progress=LogProgress())
     try:
-        kinesis = boto3.client("kinesis", endpoint_url=record.endpoint, region_name="us-east-1",
-                               aws_access_key_id="test", aws_secret_access_key="test")
-        kinesis.create_stream(StreamName="demo", StreamModeDetails={"StreamMode": "ON_DEMAND"},
-                              Tags={"Environment": "local"})
+        kinesis = boto3.client(
+            "kinesis",
+            endpoint_url=record.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        kinesis.create_stream(
+            StreamName="demo", StreamModeDetails={"StreamMode": "ON_DEMAND"}, Tags={"Environment": "local"}
+        )
         tags = kinesis.list_tags_for_stream(StreamName="demo")["Tags"]
         assert tags == [{"Key": "Environment", "Value": "local"}]
     finally:
@@ -428,8 +462,13 @@ def test_moto_ignores_the_users_aws_profile(tmp_path: Path, monkeypatch: pytest.
     record = emulator.start(contract.load(root), environment(root), "moto", free_port(), progress=LogProgress())
     try:
         monkeypatch.delenv("AWS_PROFILE")
-        sqs = boto3.client("sqs", endpoint_url=record.endpoint, region_name="us-east-1",
-                           aws_access_key_id="test", aws_secret_access_key="test")
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=record.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         assert sqs.create_queue(QueueName="demo")["QueueUrl"].endswith("/000000000000/demo")
     finally:
         process.stop_detached(record.pid or 0)

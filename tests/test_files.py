@@ -30,15 +30,23 @@ def test_atomic_write_where_folder_is_a_file_is_one_line(tmp_path: Path) -> None
 def test_lock_refuses_while_another_process_holds_it(tmp_path: Path) -> None:
     shared = tmp_path / "emulator"
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); "
-         "sys.stdin.read()", str(shared) + ".lock"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); print('held', flush=True); "
+            "sys.stdin.read()",
+            str(shared) + ".lock",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(PlatformctlError, match="Another platformctl process is using the emulator"), \
-                files.locked(shared, what="the emulator"):
+        with (
+            pytest.raises(PlatformctlError, match="Another platformctl process is using the emulator"),
+            files.locked(shared, what="the emulator"),
+        ):
             pass
     finally:
         assert holder.stdin is not None

@@ -21,20 +21,27 @@ from platformctl.release.git import TreeState
 COMMIT = "a" * 40
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CLEAN = TreeState(commit=COMMIT, dirty=False)
-SUMMARY = {"add": 2, "change": 0, "destroy": 1, "replace": 1,
-           "destroyed": ["aws_sqs_queue.old"], "replaced": ["aws_s3_bucket.raw"]}
-LOCK = '''provider "registry.terraform.io/hashicorp/aws" {
+SUMMARY = {
+    "add": 2,
+    "change": 0,
+    "destroy": 1,
+    "replace": 1,
+    "destroyed": ["aws_sqs_queue.old"],
+    "replaced": ["aws_s3_bucket.raw"],
+}
+LOCK = """provider "registry.terraform.io/hashicorp/aws" {
   version     = "5.100.0"
   constraints = ">= 5.100.0, < 7.0.0"
   hashes = ["h1:abc="]
 }
-'''
+"""
 
 
 @pytest.fixture
 def prod(isolation: Path) -> contract.Environment:
     make_project(
-        isolation, {"prod": "", "dev": ""},
+        isolation,
+        {"prod": "", "dev": ""},
         contract='[environments.prod]\napproval = "required"\nmax_plan_age = "2h"\n',
     )
     (isolation / "terraform/environments/prod/main.tf").write_text("# empty root\n")
@@ -43,13 +50,27 @@ def prod(isolation: Path) -> contract.Environment:
     return contract.load(isolation).environment("prod")
 
 
-def saved_plan(env: contract.Environment, content: bytes = b"plan bytes", *, now: datetime = NOW,
-               account: str = "222222222222", tree: TreeState = CLEAN) -> gate.SavedPlan:
+def saved_plan(
+    env: contract.Environment,
+    content: bytes = b"plan bytes",
+    *,
+    now: datetime = NOW,
+    account: str = "222222222222",
+    tree: TreeState = CLEAN,
+) -> gate.SavedPlan:
     project = contract.load(env.contract_path.parent)
     pending = gate.pending_plan_path(project, env)
     pending.write_bytes(content)
-    return gate.save(project, env, pending, account=account, tree=tree,
-                     plan_json={"terraform_version": "1.11.4"}, summary=SUMMARY, now=now)
+    return gate.save(
+        project,
+        env,
+        pending,
+        account=account,
+        tree=tree,
+        plan_json={"terraform_version": "1.11.4"},
+        summary=SUMMARY,
+        now=now,
+    )
 
 
 def reseal(saved: gate.SavedPlan, **changes: object) -> None:
@@ -81,12 +102,15 @@ def test_save_names_the_plan_and_seals_a_complete_manifest(prod: contract.Enviro
     assert saved.summary.destroyed == ("aws_sqs_queue.old",)
 
 
-@pytest.mark.parametrize("edit", [
-    lambda d: d["summary"].update(destroy=0, destroyed=[]),  # hide a destroy from the reviewer
-    lambda d: d.update(git_dirty=False, account="999999999999"),
-    lambda d: d.update(consumed=None, created_at="2099-01-01T00:00:00+00:00"),
-    lambda d: d.update(plan_sha256="0" * 64),
-])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d["summary"].update(destroy=0, destroyed=[]),  # hide a destroy from the reviewer
+        lambda d: d.update(git_dirty=False, account="999999999999"),
+        lambda d: d.update(consumed=None, created_at="2099-01-01T00:00:00+00:00"),
+        lambda d: d.update(plan_sha256="0" * 64),
+    ],
+)
 def test_an_edited_manifest_is_refused(prod: contract.Environment, edit) -> None:
     saved = saved_plan(prod)
     data = json.loads(saved.manifest_path.read_text())
@@ -109,19 +133,28 @@ def test_a_clean_fresh_plan_passes_every_check(prod: contract.Environment) -> No
     gate.check_account(saved, "222222222222")
 
 
-@pytest.mark.parametrize(("tamper", "tree", "message"), [
-    (lambda s: reseal(s, environment="dev"), CLEAN, "was made for dev, not prod"),
-    (lambda s: s.plan_path.write_bytes(b"plan bytes, altered"), CLEAN, "changed after it was saved"),
-    (lambda s: s.plan_path.unlink(), CLEAN, "is missing"),
-    (lambda s: reseal(s, consumed={"at": "2026-03-01T12:10:00+00:00", "outcome": "applied"}), CLEAN,
-     "already used by an apply at 2026-03-01T12:10:00"),
-    (lambda s: reseal(s, created_at=(NOW - timedelta(hours=3)).isoformat()), CLEAN,
-     "is 3h30m old, older than the 2h00m max_plan_age of prod"),
-    (lambda s: reseal(s, created_at=(NOW + timedelta(hours=1)).isoformat()), CLEAN, "from the future"),
-    (lambda s: reseal(s, git_dirty=True), CLEAN, "made from a working tree with uncommitted changes"),
-    (lambda s: None, TreeState("b" * 40, False), f"made from commit {'a' * 12} but the checkout is at {'b' * 12}"),
-    (lambda s: None, TreeState(COMMIT, True, ("terraform/x.tf",)), "uncommitted changes (terraform/x.tf)"),
-])
+@pytest.mark.parametrize(
+    ("tamper", "tree", "message"),
+    [
+        (lambda s: reseal(s, environment="dev"), CLEAN, "was made for dev, not prod"),
+        (lambda s: s.plan_path.write_bytes(b"plan bytes, altered"), CLEAN, "changed after it was saved"),
+        (lambda s: s.plan_path.unlink(), CLEAN, "is missing"),
+        (
+            lambda s: reseal(s, consumed={"at": "2026-03-01T12:10:00+00:00", "outcome": "applied"}),
+            CLEAN,
+            "already used by an apply at 2026-03-01T12:10:00",
+        ),
+        (
+            lambda s: reseal(s, created_at=(NOW - timedelta(hours=3)).isoformat()),
+            CLEAN,
+            "is 3h30m old, older than the 2h00m max_plan_age of prod",
+        ),
+        (lambda s: reseal(s, created_at=(NOW + timedelta(hours=1)).isoformat()), CLEAN, "from the future"),
+        (lambda s: reseal(s, git_dirty=True), CLEAN, "made from a working tree with uncommitted changes"),
+        (lambda s: None, TreeState("b" * 40, False), f"made from commit {'a' * 12} but the checkout is at {'b' * 12}"),
+        (lambda s: None, TreeState(COMMIT, True, ("terraform/x.tf",)), "uncommitted changes (terraform/x.tf)"),
+    ],
+)
 def test_each_refusal_names_the_problem_and_what_to_do(prod: contract.Environment, tamper, tree, message) -> None:
     saved = saved_plan(prod)
     tamper(saved)
@@ -147,11 +180,14 @@ def test_default_max_age_when_the_contract_sets_none(isolation: Path) -> None:
         gate.check(saved, env, CLEAN, now=NOW + timedelta(hours=25))
 
 
-@pytest.mark.parametrize(("approve", "message"), [
-    ("abc", "not a sha256 prefix of at least 12 hex characters"),
-    ("zzzzzzzzzzzzzzzz", "not a sha256 prefix"),
-    ("0123456789ab", "does not match plan"),
-])
+@pytest.mark.parametrize(
+    ("approve", "message"),
+    [
+        ("abc", "not a sha256 prefix of at least 12 hex characters"),
+        ("zzzzzzzzzzzzzzzz", "not a sha256 prefix"),
+        ("0123456789ab", "does not match plan"),
+    ],
+)
 def test_approve_must_be_a_long_enough_matching_prefix(prod: contract.Environment, approve: str, message: str) -> None:
     saved = saved_plan(prod)
     if message == "does not match plan" and saved.sha256.startswith(approve):
@@ -217,8 +253,14 @@ def test_the_summary_calls_out_destroys_and_replacements() -> None:
     from platformctl.terraform.plan import ChangeSummary
 
     console = Console(record=True, width=200, color_system=None)
-    console.print(summary_renderable("Plan p for prod", ChangeSummary(
-        add=2, destroy=1, replace=1, destroyed=("aws_sqs_queue.old",), replaced=("aws_s3_bucket.raw",))))
+    console.print(
+        summary_renderable(
+            "Plan p for prod",
+            ChangeSummary(
+                add=2, destroy=1, replace=1, destroyed=("aws_sqs_queue.old",), replaced=("aws_s3_bucket.raw",)
+            ),
+        )
+    )
     text = console.export_text()
     assert "2 to add, 0 to change, 1 to replace, 1 to destroy" in text
     assert "- destroy  aws_sqs_queue.old" in text and "± replace  aws_s3_bucket.raw" in text
@@ -254,8 +296,22 @@ def test_gated_plans_take_the_options_that_only_steer(args: list[str]) -> None:
     assert gate.check_passthrough(args, "prod") == args
 
 
-@pytest.mark.parametrize("arg", ["-lock=false", "-var=x=1", "-var", "-var-file=x.tfvars", "-target", "-target=",
-                                 "-state=x", "-backup=x", "-out=p", "-chdir=..", "-input=true"])
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "-lock=false",
+        "-var=x=1",
+        "-var",
+        "-var-file=x.tfvars",
+        "-target",
+        "-target=",
+        "-state=x",
+        "-backup=x",
+        "-out=p",
+        "-chdir=..",
+        "-input=true",
+    ],
+)
 def test_gated_plans_refuse_options_that_change_inputs_locking_or_output(arg: str) -> None:
     with pytest.raises(ApprovalError, match=re.escape(f"{arg!r} is not allowed after -- for prod (gated)")):
         gate.check_passthrough([arg], "prod")
@@ -291,16 +347,21 @@ def test_the_backend_is_read_from_the_plan_file_bytes() -> None:
 
     from platformctl.release import planfile
 
-    config = (b"\x82\xa6bucket\xadstate-bucket1\xa3key\xb6prod/terraform.tfstate")  # msgpack map
-    backend = (_protobuf_field(1, b"s3") + _protobuf_field(2, _protobuf_field(1, config))
-               + _protobuf_field(3, b"default"))
+    config = b"\x82\xa6bucket\xadstate-bucket1\xa3key\xb6prod/terraform.tfstate"  # msgpack map
+    backend = (
+        _protobuf_field(1, b"s3") + _protobuf_field(2, _protobuf_field(1, config)) + _protobuf_field(3, b"default")
+    )
     plan = b"\x08\x03" + _protobuf_field(13, backend)  # version = 3, then the backend
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("tfplan", plan)
     found = planfile.read_backend(buffer.getvalue(), "p.tfplan")
     assert (found.type, found.workspace, found.setting("bucket"), found.setting("key")) == (
-        "s3", "default", "state-bucket1", "prod/terraform.tfstate")
+        "s3",
+        "default",
+        "state-bucket1",
+        "prod/terraform.tfstate",
+    )
     with pytest.raises(ApprovalError, match="is not a Terraform plan file platformctl can read"):
         planfile.read_backend(b"not a zip", "p.tfplan")
 
@@ -321,12 +382,30 @@ def test_the_private_copy_is_what_terraform_gets(prod: contract.Environment) -> 
 def test_terraform_variables_that_change_a_gated_run_are_refused() -> None:
     from platformctl.release import gated_env
 
-    gated_env.refuse_overrides({"TF_LOG": "debug", "TF_IN_AUTOMATION": "1", "TF_PLUGIN_CACHE_DIR": "/x",
-                                "TF_TOKEN_app_terraform_io": "t", "PATH": "/bin"}, "prod")
-    for variable in ("TF_DISABLE_PLUGIN_TLS", "TF_SKIP_PROVIDER_VERIFY", "TF_SOMETHING_NEW",
-                     "TF_CLI_ARGS", "TF_CLI_ARGS_apply", "TF_WORKSPACE", "TF_DATA_DIR", "TF_CLI_CONFIG_FILE",
-                     "TERRAFORM_CONFIG", "TF_REATTACH_PROVIDERS", "TF_VAR_x",
-                     "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE"):
+    gated_env.refuse_overrides(
+        {
+            "TF_LOG": "debug",
+            "TF_IN_AUTOMATION": "1",
+            "TF_PLUGIN_CACHE_DIR": "/x",
+            "TF_TOKEN_app_terraform_io": "t",
+            "PATH": "/bin",
+        },
+        "prod",
+    )
+    for variable in (
+        "TF_DISABLE_PLUGIN_TLS",
+        "TF_SKIP_PROVIDER_VERIFY",
+        "TF_SOMETHING_NEW",
+        "TF_CLI_ARGS",
+        "TF_CLI_ARGS_apply",
+        "TF_WORKSPACE",
+        "TF_DATA_DIR",
+        "TF_CLI_CONFIG_FILE",
+        "TERRAFORM_CONFIG",
+        "TF_REATTACH_PROVIDERS",
+        "TF_VAR_x",
+        "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE",
+    ):
         with pytest.raises(ApprovalError, match=f"^{variable} is set: "):
             gated_env.refuse_overrides({variable: "x"}, "prod")
 
@@ -348,6 +427,9 @@ def test_module_folders_include_what_init_recorded(isolation: Path) -> None:
     (isolation / "elsewhere/main.tf").write_text("# what plan really reads\n")
     (root / "main.tf").write_text('module "m" {\n  source = "./m"\n}\n')
     (root / "m").mkdir()
-    (root / ".terraform/modules/modules.json").write_text(json.dumps(
-        {"Modules": [{"Key": "", "Source": "", "Dir": "."}, {"Key": "m", "Source": "./m", "Dir": "../elsewhere"}]}))
+    (root / ".terraform/modules/modules.json").write_text(
+        json.dumps(
+            {"Modules": [{"Key": "", "Source": "", "Dir": "."}, {"Key": "m", "Source": "./m", "Dir": "../elsewhere"}]}
+        )
+    )
     assert inputs.module_folders(root) == sorted([(isolation / "elsewhere").resolve(), (root / "m").resolve()])

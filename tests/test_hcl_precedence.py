@@ -33,24 +33,34 @@ CASES = {
     "default only": ({}, {}, "aws_region"),
     "TF_VAR_ over the default": ({}, {"TF_VAR_aws_region": "eu-west-1"}, "aws_region"),
     "terraform.tfvars over TF_VAR_": (
-        {"terraform.tfvars": 'aws_region = "eu-west-2"\n'}, {"TF_VAR_aws_region": "eu-west-1"}, "aws_region",
+        {"terraform.tfvars": 'aws_region = "eu-west-2"\n'},
+        {"TF_VAR_aws_region": "eu-west-1"},
+        "aws_region",
     ),
     "terraform.tfvars.json over terraform.tfvars": (
         {"terraform.tfvars": 'aws_region = "eu-west-2"\n', "terraform.tfvars.json": '{"aws_region": "eu-west-3"}'},
-        {}, "aws_region",
+        {},
+        "aws_region",
     ),
     "*.auto.tfvars over terraform.tfvars.json": (
         {"terraform.tfvars.json": '{"aws_region": "eu-west-3"}', "a.auto.tfvars": 'aws_region = "eu-north-1"\n'},
-        {}, "aws_region",
+        {},
+        "aws_region",
     ),
     "auto files in lexical order, .json included": (
-        {"a.auto.tfvars": 'aws_region = "eu-north-1"\n', "b.auto.tfvars.json": '{"aws_region": "eu-south-1"}',
-         "ab.auto.tfvars": 'aws_region = "eu-central-2"\n'},
-        {}, "aws_region",
+        {
+            "a.auto.tfvars": 'aws_region = "eu-north-1"\n',
+            "b.auto.tfvars.json": '{"aws_region": "eu-south-1"}',
+            "ab.auto.tfvars": 'aws_region = "eu-central-2"\n',
+        },
+        {},
+        "aws_region",
     ),
     "TF_VAR_ of a list is parsed as HCL": ({}, {"TF_VAR_allowed": '["111122223333"]'}, "allowed"),
     "a tfvars file without the variable leaves TF_VAR_": (
-        {"terraform.tfvars": 'allowed = []\n'}, {"TF_VAR_aws_region": "ap-south-1"}, "aws_region",
+        {"terraform.tfvars": "allowed = []\n"},
+        {"TF_VAR_aws_region": "ap-south-1"},
+        "aws_region",
     ),
 }
 
@@ -70,8 +80,14 @@ def terraform_says(root: Path, name: str, environ: dict[str, str]) -> object:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_VAR_")} | environ
     env["CHECKPOINT_DISABLE"] = "1"
     result = subprocess.run(
-        [terraform, "console"], input=f"jsonencode(var.{name})\n", capture_output=True, text=True,
-        cwd=root, env=env, check=True, timeout=60,
+        [terraform, "console"],
+        input=f"jsonencode(var.{name})\n",
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=env,
+        check=True,
+        timeout=60,
     )
     return json.loads(json.loads(result.stdout.strip()))
 

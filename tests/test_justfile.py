@@ -29,7 +29,11 @@ def just(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run(
         [executable, "--justfile", str(JUSTFILE), "--working-directory", str(cwd or REPO), *args],
-        capture_output=True, text=True, check=False, env=env, timeout=timeout,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=timeout,
     )
 
 
@@ -65,8 +69,10 @@ DRY_RUNS = [
     (["tf-init"], ["platformctl init local"]),
     (["tf-plan", "dev"], ["platformctl plan dev --no-detailed-exitcode"]),
     (["tf-plan", "dev", "--detailed-exitcode"], ["platformctl plan dev --detailed-exitcode"]),
-    (["tf-plan", "dev", "--", "-target=module.sqs"],
-     ["platformctl plan dev --no-detailed-exitcode -- -target=module.sqs"]),
+    (
+        ["tf-plan", "dev", "--", "-target=module.sqs"],
+        ["platformctl plan dev --no-detailed-exitcode -- -target=module.sqs"],
+    ),
     (["tf-apply", "prod"], ["platformctl apply prod"]),
     (["tf-destroy"], ["platformctl destroy local"]),
     (["infra-up", "--port", "4567"], ["platformctl up local --port 4567"]),
@@ -126,8 +132,9 @@ def test_infra_up_plan_and_down_on_the_embedded_emulator(
         up = just("infra-up", "--emulator", "moto", "--port", str(port), cwd=repo, timeout=600)
         assert up.returncode == 0, up.stdout + up.stderr
 
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
+        s3 = boto3.client(
+            "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+        )
         assert s3.list_buckets()["Buckets"], "infra-up created no bucket on the emulator"
 
         plan = just("tf-plan", "local", cwd=repo, timeout=600)
@@ -142,9 +149,23 @@ def test_infra_up_plan_and_down_on_the_embedded_emulator(
 def test_scan_selects_the_checkov_test() -> None:
     """`just scan` names tests by keyword; make sure the keyword still finds the checkov test."""
     collected = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-         "tests/terraform", "-k", "checkov"],
-        capture_output=True, text=True, check=False, cwd=REPO, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/terraform",
+            "-k",
+            "checkov",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        timeout=120,
     )
     tests = [line for line in collected.stdout.splitlines() if "::" in line]
     assert collected.returncode == 0, collected.stdout + collected.stderr

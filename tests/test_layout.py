@@ -13,8 +13,13 @@ PACKAGE = "platformctl"
 LAYERS = [
     {"platformctl.cli"},
     {"platformctl.commands"},
-    {"platformctl.operations", "platformctl.local", "platformctl.operate", "platformctl.doctor",
-     "platformctl.preflight"},
+    {
+        "platformctl.operations",
+        "platformctl.local",
+        "platformctl.operate",
+        "platformctl.doctor",
+        "platformctl.preflight",
+    },
     {"platformctl.context"},
     {"platformctl.release", "platformctl.emulators", "platformctl.packaging"},
     {"platformctl.aws", "platformctl.terraform"},
@@ -36,9 +41,14 @@ def own_modules(graph) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_every_module_is_in_a_layer(graph) -> None:  # type: ignore[no-untyped-def]
     placed = {name for layer in LAYERS for name in layer}
-    unplaced = [m for m in own_modules(graph) if m != PACKAGE and m not in placed
-                and not any(m.startswith(name + ".") for name in placed)
-                and m not in ("platformctl.__main__",)]
+    unplaced = [
+        m
+        for m in own_modules(graph)
+        if m != PACKAGE
+        and m not in placed
+        and not any(m.startswith(name + ".") for name in placed)
+        and m not in ("platformctl.__main__",)
+    ]
     assert unplaced == [], f"put these in a layer of tests/test_layout.py: {unplaced}"
 
 
@@ -58,8 +68,11 @@ def test_layers_depend_only_downwards(graph) -> None:  # type: ignore[no-untyped
 
 def test_only_the_cli_layer_imports_typer_or_rich(graph) -> None:  # type: ignore[no-untyped-def]
     offenders = sorted(
-        f"{m} -> {x}" for m in own_modules(graph) if not m.startswith(CLI_LAYER) and m != PACKAGE
-        for x in graph.find_modules_directly_imported_by(m) if x.split(".")[0] in ("typer", "rich", "click")
+        f"{m} -> {x}"
+        for m in own_modules(graph)
+        if not m.startswith(CLI_LAYER) and m != PACKAGE
+        for x in graph.find_modules_directly_imported_by(m)
+        if x.split(".")[0] in ("typer", "rich", "click")
     )
     assert offenders == [], f"core modules must not import Typer or rich: {offenders}"
 

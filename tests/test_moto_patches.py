@@ -30,8 +30,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 def client(server: MotoServer, service: str) -> Any:
     import boto3
 
-    return boto3.client(service, endpoint_url=server.endpoint, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        service,
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def test_sqs_returns_the_redrive_allow_policy_it_was_given(server: MotoServer) -> None:
@@ -53,14 +58,24 @@ def test_sqs_returns_the_redrive_allow_policy_it_was_given(server: MotoServer) -
 
 def test_budgets_keep_tags_and_answer_subscribers(server: MotoServer) -> None:
     budgets = client(server, "budgets")
-    notification = {"NotificationType": "FORECASTED", "ComparisonOperator": "GREATER_THAN", "Threshold": 100.0,
-                    "ThresholdType": "PERCENTAGE"}
-    subscribers = [{"SubscriptionType": "SNS", "Address": f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"},
-                   {"SubscriptionType": "EMAIL", "Address": "team@example.com"}]
+    notification = {
+        "NotificationType": "FORECASTED",
+        "ComparisonOperator": "GREATER_THAN",
+        "Threshold": 100.0,
+        "ThresholdType": "PERCENTAGE",
+    }
+    subscribers = [
+        {"SubscriptionType": "SNS", "Address": f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"},
+        {"SubscriptionType": "EMAIL", "Address": "team@example.com"},
+    ]
     budgets.create_budget(
         AccountId=ACCOUNT,
-        Budget={"BudgetName": "monthly", "BudgetType": "COST", "TimeUnit": "MONTHLY",
-                "BudgetLimit": {"Amount": "100", "Unit": "USD"}},
+        Budget={
+            "BudgetName": "monthly",
+            "BudgetType": "COST",
+            "TimeUnit": "MONTHLY",
+            "BudgetLimit": {"Amount": "100", "Unit": "USD"},
+        },
         NotificationsWithSubscribers=[{"Notification": notification, "Subscribers": subscribers}],
         ResourceTags=[{"Key": "Environment", "Value": "dev"}],
     )
@@ -70,12 +85,14 @@ def test_budgets_keep_tags_and_answer_subscribers(server: MotoServer) -> None:
     budgets.untag_resource(ResourceARN=arn, ResourceTagKeys=["Environment"])
     assert budgets.list_tags_for_resource(ResourceARN=arn)["ResourceTags"] == [{"Key": "Owner", "Value": "data"}]
 
-    found = budgets.describe_subscribers_for_notification(AccountId=ACCOUNT, BudgetName="monthly",
-                                                          Notification=notification)["Subscribers"]
+    found = budgets.describe_subscribers_for_notification(
+        AccountId=ACCOUNT, BudgetName="monthly", Notification=notification
+    )["Subscribers"]
     assert found == subscribers
     with pytest.raises(ClientError) as missing:
         budgets.describe_subscribers_for_notification(
-            AccountId=ACCOUNT, BudgetName="monthly", Notification={**notification, "NotificationType": "ACTUAL"})
+            AccountId=ACCOUNT, BudgetName="monthly", Notification={**notification, "NotificationType": "ACTUAL"}
+        )
     assert missing.value.response["Error"]["Code"] == "NotFoundException"
 
     budgets.delete_budget(AccountId=ACCOUNT, BudgetName="monthly")
@@ -86,10 +103,14 @@ def test_budgets_keep_tags_and_answer_subscribers(server: MotoServer) -> None:
 
 def test_application_autoscaling_targets_keep_tags(server: MotoServer) -> None:
     scaling = client(server, "application-autoscaling")
-    target = {"ServiceNamespace": "dynamodb", "ResourceId": "table/orders",
-              "ScalableDimension": "dynamodb:table:ReadCapacityUnits"}
-    arn = scaling.register_scalable_target(**target, MinCapacity=5, MaxCapacity=50,
-                                           Tags={"Environment": "dev"})["ScalableTargetARN"]
+    target = {
+        "ServiceNamespace": "dynamodb",
+        "ResourceId": "table/orders",
+        "ScalableDimension": "dynamodb:table:ReadCapacityUnits",
+    }
+    arn = scaling.register_scalable_target(**target, MinCapacity=5, MaxCapacity=50, Tags={"Environment": "dev"})[
+        "ScalableTargetARN"
+    ]
     assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Environment": "dev"}
     scaling.tag_resource(ResourceARN=arn, Tags={"Owner": "data"})
     scaling.untag_resource(ResourceARN=arn, TagKeys=["Environment"])
@@ -109,24 +130,38 @@ def test_cost_anomaly_monitors_and_subscriptions(server: MotoServer) -> None:
     )["MonitorArn"]
     assert monitor.startswith(f"arn:aws:ce::{ACCOUNT}:anomalymonitor/")
     (found,) = ce.get_anomaly_monitors(MonitorArnList=[monitor])["AnomalyMonitors"]
-    assert (found["MonitorName"], found["MonitorType"], found["MonitorDimension"]) == ("services", "DIMENSIONAL",
-                                                                                       "SERVICE")
+    assert (found["MonitorName"], found["MonitorType"], found["MonitorDimension"]) == (
+        "services",
+        "DIMENSIONAL",
+        "SERVICE",
+    )
     assert ce.list_tags_for_resource(ResourceArn=monitor)["ResourceTags"] == [{"Key": "Environment", "Value": "dev"}]
     ce.update_anomaly_monitor(MonitorArn=monitor, MonitorName="all-services")
     assert ce.get_anomaly_monitors(MonitorArnList=[monitor])["AnomalyMonitors"][0]["MonitorName"] == "all-services"
 
-    threshold = {"Dimensions": {"Key": "ANOMALY_TOTAL_IMPACT_ABSOLUTE", "MatchOptions": ["GREATER_THAN_OR_EQUAL"],
-                                "Values": ["50.00"]}}
-    subscription = ce.create_anomaly_subscription(AnomalySubscription={
-        "SubscriptionName": "alerts", "Frequency": "IMMEDIATE", "MonitorArnList": [monitor],
-        "Subscribers": [{"Type": "SNS", "Address": f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"}],
-        "ThresholdExpression": threshold,
-    })["SubscriptionArn"]
+    threshold = {
+        "Dimensions": {
+            "Key": "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
+            "MatchOptions": ["GREATER_THAN_OR_EQUAL"],
+            "Values": ["50.00"],
+        }
+    }
+    subscription = ce.create_anomaly_subscription(
+        AnomalySubscription={
+            "SubscriptionName": "alerts",
+            "Frequency": "IMMEDIATE",
+            "MonitorArnList": [monitor],
+            "Subscribers": [{"Type": "SNS", "Address": f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"}],
+            "ThresholdExpression": threshold,
+        }
+    )["SubscriptionArn"]
     (stored,) = ce.get_anomaly_subscriptions(SubscriptionArnList=[subscription])["AnomalySubscriptions"]
     assert stored["ThresholdExpression"] == threshold and stored["AccountId"] == ACCOUNT
     ce.update_anomaly_subscription(SubscriptionArn=subscription, Frequency="DAILY")
-    assert ce.get_anomaly_subscriptions(SubscriptionArnList=[subscription])["AnomalySubscriptions"][0][
-        "Frequency"] == "DAILY"
+    assert (
+        ce.get_anomaly_subscriptions(SubscriptionArnList=[subscription])["AnomalySubscriptions"][0]["Frequency"]
+        == "DAILY"
+    )
 
     ce.delete_anomaly_subscription(SubscriptionArn=subscription)
     ce.delete_anomaly_monitor(MonitorArn=monitor)
@@ -146,13 +181,25 @@ def test_what_moto_already_answers_the_platform_needs(server: MotoServer) -> Non
 
     cloudwatch = client(server, "cloudwatch")
     cloudwatch.put_metric_alarm(
-        AlarmName="charges", ComparisonOperator="GreaterThanUpperThreshold", EvaluationPeriods=1,
-        ThresholdMetricId="band", AlarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"],
+        AlarmName="charges",
+        ComparisonOperator="GreaterThanUpperThreshold",
+        EvaluationPeriods=1,
+        ThresholdMetricId="band",
+        AlarmActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:alerts"],
         Metrics=[
-            {"Id": "charges", "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": "AWS/Billing", "MetricName": "EstimatedCharges",
-                           "Dimensions": [{"Name": "Currency", "Value": "USD"}]},
-                "Period": 21600, "Stat": "Maximum"}},
+            {
+                "Id": "charges",
+                "ReturnData": True,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Billing",
+                        "MetricName": "EstimatedCharges",
+                        "Dimensions": [{"Name": "Currency", "Value": "USD"}],
+                    },
+                    "Period": 21600,
+                    "Stat": "Maximum",
+                },
+            },
             {"Id": "band", "ReturnData": True, "Expression": "ANOMALY_DETECTION_BAND(charges, 2)"},
         ],
     )

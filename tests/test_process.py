@@ -186,7 +186,11 @@ FAKE_ENGINE = Engine(("/opt/terraform",), "1.11.4", "PATH", "terraform")
 def test_runner_flags_for_ci_and_colour() -> None:
     ci = Terraform(FAKE_ENGINE, Path("."), color=False, interactive=False)
     assert ci.argv("plan", "-detailed-exitcode") == [
-        "/opt/terraform", "plan", "-no-color", "-input=false", "-detailed-exitcode"
+        "/opt/terraform",
+        "plan",
+        "-no-color",
+        "-input=false",
+        "-detailed-exitcode",
     ]
     assert ci.argv("output", "-json") == ["/opt/terraform", "output", "-json"]
     human = Terraform(FAKE_ENGINE, Path("."), prefix=("aws-vault", "exec", "dev", "--"), interactive=True)

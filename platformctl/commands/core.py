@@ -21,27 +21,43 @@ from platformctl.commands.shared import (
     with_credentials,
 )
 
-Approve = Annotated[str | None, typer.Option(
-    "--approve", metavar="SHA256_PREFIX",
-    help="Gated environments, without a prompt (CI): approve the reviewed saved plan by its sha256 (12+ hex).",
-)]
-AllowDestroy = Annotated[bool, typer.Option(
-    "--allow-destroy", help="Required to destroy a gated environment (you still type its name).",
-)]
-PlanAllowDestroy = Annotated[bool, typer.Option(
-    "--allow-destroy",
-    help="Gated environments: allow this plan to delete or replace resources (recorded in its manifest; apply "
-    "then asks for the number of deletions, or --approve-destroy in CI).",
-)]
-ApproveDestroy = Annotated[str | None, typer.Option(
-    "--approve-destroy", metavar="COUNT",
-    help="Gated environments, with --approve (CI): approve the plan's deletions by their number "
-    "(or its sha256 prefix).",
-)]
+Approve = Annotated[
+    str | None,
+    typer.Option(
+        "--approve",
+        metavar="SHA256_PREFIX",
+        help="Gated environments, without a prompt (CI): approve the reviewed saved plan by its sha256 (12+ hex).",
+    ),
+]
+AllowDestroy = Annotated[
+    bool,
+    typer.Option(
+        "--allow-destroy",
+        help="Required to destroy a gated environment (you still type its name).",
+    ),
+]
+PlanAllowDestroy = Annotated[
+    bool,
+    typer.Option(
+        "--allow-destroy",
+        help="Gated environments: allow this plan to delete or replace resources (recorded in its manifest; apply "
+        "then asks for the number of deletions, or --approve-destroy in CI).",
+    ),
+]
+ApproveDestroy = Annotated[
+    str | None,
+    typer.Option(
+        "--approve-destroy",
+        metavar="COUNT",
+        help="Gated environments, with --approve (CI): approve the plan's deletions by their number "
+        "(or its sha256 prefix).",
+    ),
+]
 
 
-def init(ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault: NoVault = False,
-         profile: Profile = None) -> None:
+def init(
+    ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault: NoVault = False, profile: Profile = None
+) -> None:
     """terraform init for ENV (backend config from the contract, providers from the shared cache or mirror)."""
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
@@ -51,19 +67,34 @@ def init(ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault
 
 def plan(
     ctx: typer.Context,
-    environment: Annotated[str | None, typer.Argument(
-        help="Environment: a folder under terraform/environments (default: local).", show_default=False,
-    )] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Save the plan to FILE (not for gated environments: theirs go under .platformctl/plans).",
-    )] = None,
-    all_environments: Annotated[bool, typer.Option(
-        "--all", help="Plan every environment (gated ones saved for review) and print one table of changes.",
-    )] = False,
-    detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode/--no-detailed-exitcode",
-        help="Exit 2 when there are changes, as terraform plan -detailed-exitcode (the default; CI relies on it).",
-    )] = True,
+    environment: Annotated[
+        str | None,
+        typer.Argument(
+            help="Environment: a folder under terraform/environments (default: local).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Save the plan to FILE (not for gated environments: theirs go under .platformctl/plans).",
+        ),
+    ] = None,
+    all_environments: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Plan every environment (gated ones saved for review) and print one table of changes.",
+        ),
+    ] = False,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode/--no-detailed-exitcode",
+            help="Exit 2 when there are changes, as terraform plan -detailed-exitcode (the default; CI relies on it).",
+        ),
+    ] = True,
     allow_destroy: PlanAllowDestroy = False,
     no_vault: NoVault = False,
     profile: Profile = None,
@@ -103,9 +134,13 @@ def plan_every_environment(ctx: typer.Context) -> int:
     results = plan_all.plan_all(current.context, extra=passthrough(ctx))
     code = plan_all.exit_code(results)
     summary_file = plan_all.append_step_summary(results)
-    data = {"command": "plan", "all": True, "exit_code": code,
-            "environments": [r.as_dict() for r in results],
-            "step_summary": str(summary_file) if summary_file else None}
+    data = {
+        "command": "plan",
+        "all": True,
+        "exit_code": code,
+        "environments": [r.as_dict() for r in results],
+        "step_summary": str(summary_file) if summary_file else None,
+    }
     columns = ["environment", *plan_all.COLUMNS, "status"]
     current.output.result(data, table("plan --all", columns, plan_all.rows(results)))
     for result in results:
@@ -134,8 +169,14 @@ def apply(
         if warning:
             state(ctx).output.warn(warning)
     saved = operations.apply(
-        context, env, plan_file, auto_approve=yes, extra=passthrough(ctx), approve=approve,
-        confirm=make_confirm(state(ctx).output), approve_destroy=approve_destroy,
+        context,
+        env,
+        plan_file,
+        auto_approve=yes,
+        extra=passthrough(ctx),
+        approve=approve,
+        confirm=make_confirm(state(ctx).output),
+        approve_destroy=approve_destroy,
     )
     result: dict[str, object] = {"command": "apply", "environment": env.name, "exit_code": 0}
     if saved is not None:  # gated environments: the plan applied, and its manifest
@@ -155,23 +196,26 @@ def destroy(
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     operations.destroy(
-        context, env, auto_approve=yes, extra=passthrough(ctx), allow_destroy=allow_destroy,
+        context,
+        env,
+        auto_approve=yes,
+        extra=passthrough(ctx),
+        allow_destroy=allow_destroy,
         confirm=make_confirm(state(ctx).output),
     )
     state(ctx).output.result({"command": "destroy", "environment": env.name, "exit_code": 0})
 
 
-def output(ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault: NoVault = False,
-           profile: Profile = None) -> None:
+def output(
+    ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault: NoVault = False, profile: Profile = None
+) -> None:
     """The root outputs of ENV."""
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     values = operations.output(context, env)
     import json
 
-    rows = [
-        [name, value if isinstance(value, str) else json.dumps(value)] for name, value in sorted(values.items())
-    ]
+    rows = [[name, value if isinstance(value, str) else json.dumps(value)] for name, value in sorted(values.items())]
     state(ctx).output.result(
         {"command": "output", "environment": env.name, "outputs": values}, table(None, ["output", "value"], rows)
     )
@@ -218,9 +262,13 @@ def validate(
 
 def doctor_command(
     ctx: typer.Context,
-    environments: Annotated[list[str] | None, typer.Argument(
-        help="Check only these environments; a need they miss then fails (exit 1).", show_default=False,
-    )] = None,
+    environments: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Check only these environments; a need they miss then fails (exit 1).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check this machine (Terraform, providers, emulators, aws-vault, just) and what each environment needs."""
     checks = doctor.run(state(ctx).context, environments or None)

@@ -25,18 +25,31 @@ LocalEnv = Annotated[
 ]
 EmulatorOption = Annotated[
     str | None,
-    typer.Option("--emulator", "-e", help="auto | moto | localstack (default: the contract's `emulator`, else auto).",
-                 show_default=False),
+    typer.Option(
+        "--emulator",
+        "-e",
+        help="auto | moto | localstack (default: the contract's `emulator`, else auto).",
+        show_default=False,
+    ),
 ]
 PortOption = Annotated[
     int | None,
-    typer.Option("--port", min=1, max=65535, show_default=False,
-                 help="Emulator port on 127.0.0.1 (default: the contract's emulator_port, 4566)."),
+    typer.Option(
+        "--port",
+        min=1,
+        max=65535,
+        show_default=False,
+        help="Emulator port on 127.0.0.1 (default: the contract's emulator_port, 4566).",
+    ),
 ]
 TimeoutOption = Annotated[
     float | None,
-    typer.Option("--timeout", min=1, help="Seconds to wait for the emulator to answer (moto 60, LocalStack 300).",
-                 show_default=False),
+    typer.Option(
+        "--timeout",
+        min=1,
+        help="Seconds to wait for the emulator to answer (moto 60, LocalStack 300).",
+        show_default=False,
+    ),
 ]
 ForceOption = Annotated[bool, typer.Option("--force", help="Also stop an emulator that platformctl did not start.")]
 EnvOption = Annotated[str, typer.Option("--env", help="The emulated environment whose emulator this is.")]
@@ -57,8 +70,13 @@ class RichProgress:
 
 def _resource_rows(resources: dict[str, object]) -> list[list[str]]:
     rows = [["endpoint", str(resources.get("endpoint", ""))]]
-    for plural, kind in (("buckets", "bucket"), ("tables", "table"), ("streams", "stream"),
-                         ("queues", "queue"), ("functions", "function")):
+    for plural, kind in (
+        ("buckets", "bucket"),
+        ("tables", "table"),
+        ("streams", "stream"),
+        ("queues", "queue"),
+        ("functions", "function"),
+    ):
         items = resources.get(plural) or []
         rows.extend([kind, str(item)] for item in (items if isinstance(items, list) else [items]))
     return rows
@@ -76,8 +94,14 @@ def up(
     from platformctl.local import lifecycle as local
 
     current = state(ctx)
-    outcome = local.up(current.context, environment, requested=emulator_kind, port=port, timeout=timeout,
-                       progress=RichProgress(current.output))
+    outcome = local.up(
+        current.context,
+        environment,
+        requested=emulator_kind,
+        port=port,
+        timeout=timeout,
+        progress=RichProgress(current.output),
+    )
     for note in outcome.notes:
         current.output.note(note)
     title = f"{outcome.environment} on {outcome.emulator.kind} ({'changed' if outcome.changed else 'no changes'})"
@@ -88,17 +112,22 @@ def down(
     ctx: typer.Context,
     environment: LocalEnv = DEFAULT_ENVIRONMENT,
     force: ForceOption = False,
-    destroy: Annotated[bool, typer.Option(
-        "--destroy", help="Run terraform destroy even when stopping moto would remove everything anyway.",
-    )] = False,
+    destroy: Annotated[
+        bool,
+        typer.Option(
+            "--destroy",
+            help="Run terraform destroy even when stopping moto would remove everything anyway.",
+        ),
+    ] = False,
 ) -> None:
     """Remove ENV's resources (no prompt: emulated only), stop the emulator platformctl started, clean up."""
     # Imported here, not at the top: `platformctl --help` stays fast.
     from platformctl.local import lifecycle as local
 
     current = state(ctx)
-    outcome = local.down(current.context, environment, force=force, destroy=destroy,
-                         progress=RichProgress(current.output))
+    outcome = local.down(
+        current.context, environment, force=force, destroy=destroy, progress=RichProgress(current.output)
+    )
     current.output.result(outcome.as_dict(), "\n".join(outcome.messages))
 
 
@@ -135,15 +164,27 @@ def status(ctx: typer.Context, environment: LocalEnv = DEFAULT_ENVIRONMENT) -> N
 
     parts: list[object] = [_key_values(f"{outcome.environment}: emulator", rows)]
     if outcome.applied:
-        parts.append(table(f"{outcome.environment}: resources", ["kind", "name", "status", "detail"], resource_rows,
-                           status_column=2))
+        parts.append(
+            table(
+                f"{outcome.environment}: resources",
+                ["kind", "name", "status", "detail"],
+                resource_rows,
+                status_column=2,
+            )
+        )
     else:
         parts.append(f"{outcome.environment} has no resources: run `platformctl up {outcome.environment}`.")
     if outcome.mappings:
-        parts.append(table(f"{outcome.environment}: event source mappings", ["function", "source", "state",
-                                                                               "last result", "last batch"],
-                           [[m.function, m.source, m.state, m.last_processing_result, m.describe_last_batch()]
-                            for m in outcome.mappings]))
+        parts.append(
+            table(
+                f"{outcome.environment}: event source mappings",
+                ["function", "source", "state", "last result", "last batch"],
+                [
+                    [m.function, m.source, m.state, m.last_processing_result, m.describe_last_batch()]
+                    for m in outcome.mappings
+                ],
+            )
+        )
     current.output.result(outcome.as_dict(), Group(*parts))  # type: ignore[arg-type]
     raise typer.Exit(exit_codes.OK if outcome.healthy else exit_codes.ERROR)
 
@@ -172,10 +213,12 @@ def emulator_start(
     current = state(ctx)
     context = current.context
     env = local.emulated_environment(context, environment)
-    running = emulator.ensure_running(context.project, env, requested=emulator_kind, port=port, timeout=timeout,
-                                      progress=RichProgress(current.output))
-    current.output.result({"command": "emulator start", "started": running.started, **running.record.as_dict()},
-                          running.message)
+    running = emulator.ensure_running(
+        context.project, env, requested=emulator_kind, port=port, timeout=timeout, progress=RichProgress(current.output)
+    )
+    current.output.result(
+        {"command": "emulator start", "started": running.started, **running.record.as_dict()}, running.message
+    )
 
 
 @emulator_app.command("stop", short_help="Stop the emulator platformctl started.")
@@ -188,8 +231,9 @@ def emulator_stop(ctx: typer.Context, force: ForceOption = False, environment: E
     current = state(ctx)
     context = current.context
     stopped = emulator.stop(context.project, local.emulated_environment(context, environment), force=force)
-    current.output.result({"command": "emulator stop", "stopped": stopped.stopped, "message": stopped.message},
-                          stopped.message)
+    current.output.result(
+        {"command": "emulator stop", "stopped": stopped.stopped, "message": stopped.message}, stopped.message
+    )
 
 
 @emulator_app.command("status", short_help="Kind, pid, endpoint, health: exit 1 unless up.")

@@ -42,8 +42,13 @@ def _lock_rows(status: state_lock.LockStatus) -> list[list[str]]:
         ["operation", lock.operation or "-"],
         ["who", lock.who or "-"],
         ["this machine", "yes" if lock.is_this_machine else "no"],
-        ["since", f"{lock.created.isoformat(timespec='seconds') if lock.created else '?'}"
-                  f" ({int(age.total_seconds() // 60)} min ago)" if age is not None else "?"],
+        [
+            "since",
+            f"{lock.created.isoformat(timespec='seconds') if lock.created else '?'}"
+            f" ({int(age.total_seconds() // 60)} min ago)"
+            if age is not None
+            else "?",
+        ],
         ["terraform", lock.version or "-"],
     ]
     return rows
@@ -56,8 +61,9 @@ def _key_values(rows: list[list[str]]) -> object:
 
 
 @lock_app.command("status", short_help="Who holds ENV's lock, since when; exit 2 if held.")
-def lock_status(ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault: NoVault = False,
-                profile: Profile = None) -> None:
+def lock_status(
+    ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault: NoVault = False, profile: Profile = None
+) -> None:
     """Who holds ENV's state lock, since when, for which operation, and whether it is this machine. Exit 0 free,
     2 held."""
     from platformctl.operate import state_lock
@@ -85,8 +91,9 @@ def _confirm_release(output: Output) -> state_lock.ConfirmRelease:
 def lock_release(
     ctx: typer.Context,
     environment: Annotated[str, typer.Argument(help="Environment whose lock to release.", show_default=False)],
-    lock_id: Annotated[str, typer.Argument(help="The lock's ID, from `platformctl lock status ENV`.",
-                                           show_default=False)],
+    lock_id: Annotated[
+        str, typer.Argument(help="The lock's ID, from `platformctl lock status ENV`.", show_default=False)
+    ],
     force: Annotated[bool, typer.Option("--force", help="Release a lock younger than 15 minutes too.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (refused for gated environments).")] = False,
     no_vault: NoVault = False,
@@ -97,17 +104,25 @@ def lock_release(
 
     context = with_credentials(ctx, no_vault, profile)
     output = state(ctx).output
-    released = state_lock.release(context, context.environment(environment), lock_id, force=force, yes=yes,
-                                  confirm=_confirm_release(output))
-    output.result({"command": "lock release", "environment": environment, "released": lock_id,
-                   "lock": released.lock.as_dict() if released.lock else None},
-                  f"Released lock {lock_id} on {environment}.")
+    released = state_lock.release(
+        context, context.environment(environment), lock_id, force=force, yes=yes, confirm=_confirm_release(output)
+    )
+    output.result(
+        {
+            "command": "lock release",
+            "environment": environment,
+            "released": lock_id,
+            "lock": released.lock.as_dict() if released.lock else None,
+        },
+        f"Released lock {lock_id} on {environment}.",
+    )
 
 
 def drift(
     ctx: typer.Context,
-    environment: Annotated[str | None, typer.Argument(
-        help="Environment to check (default: local).", show_default=False)] = None,
+    environment: Annotated[
+        str | None, typer.Argument(help="Environment to check (default: local).", show_default=False)
+    ] = None,
     all_environments: Annotated[bool, typer.Option("--all", help="Check every environment.")] = False,
     no_vault: NoVault = False,
     profile: Profile = None,
@@ -122,12 +137,15 @@ def drift(
     if all_environments:
         reports = drift_core.check_all(context, context.project.environment_names(), passthrough(ctx))
     else:
-        reports = [drift_core.check(context, context.environment(environment or DEFAULT_ENVIRONMENT),
-                                    passthrough(ctx))]
+        reports = [drift_core.check(context, context.environment(environment or DEFAULT_ENVIRONMENT), passthrough(ctx))]
     code = drift_core.exit_code(reports)
     state(ctx).output.result(
-        {"command": "drift", "drift": code == exit_codes.CHANGES, "exit_code": code,
-         "environments": [r.as_dict() for r in reports]},
+        {
+            "command": "drift",
+            "drift": code == exit_codes.CHANGES,
+            "exit_code": code,
+            "environments": [r.as_dict() for r in reports],
+        },
         table("drift", ["environment", "resource", "drift", "attributes"], drift_core.rows(reports)),
     )
     raise typer.Exit(code)

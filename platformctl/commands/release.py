@@ -14,9 +14,12 @@ from platformctl.commands.shared import EnvArg, NoVault, Profile, state, with_cr
 def bootstrap(
     ctx: typer.Context,
     environment: EnvArg,
-    dynamodb_lock: Annotated[bool, typer.Option(
-        "--dynamodb-lock", help="Also create the DynamoDB lock table (for teams migrating from DynamoDB locking)."
-    )] = False,
+    dynamodb_lock: Annotated[
+        bool,
+        typer.Option(
+            "--dynamodb-lock", help="Also create the DynamoDB lock table (for teams migrating from DynamoDB locking)."
+        ),
+    ] = False,
     no_vault: NoVault = False,
     profile: Profile = None,
 ) -> None:

@@ -101,9 +101,12 @@ def summary_renderable(heading: str, summary: ChangeSummary) -> Any:
     from rich.text import Text
 
     counts = Text.assemble(
-        (f"{summary.add} to add", "green"), ", ",
-        (f"{summary.change} to change", "yellow"), ", ",
-        (f"{summary.replace} to replace", "bold yellow" if summary.replace else ""), ", ",
+        (f"{summary.add} to add", "green"),
+        ", ",
+        (f"{summary.change} to change", "yellow"),
+        ", ",
+        (f"{summary.replace} to replace", "bold yellow" if summary.replace else ""),
+        ", ",
         (f"{summary.destroy} to destroy", "bold red" if summary.destroy else ""),
     )
     lines: list[Any] = [Text(heading, style="bold"), counts]
@@ -126,8 +129,13 @@ def saved_plan_renderable(saved: gate.SavedPlan) -> Any:
     engine = manifest.engine
     backend = manifest.backend
     where = f"{backend.get('bucket', backend.get('type', '?'))}/{backend.get('key', '')}"
-    lines.append(Text(f"engine {engine.get('name', 'terraform')} {engine.get('version', '?')} at "
-                      f"{engine.get('path', '?')}  backend {where}  {len(manifest.inputs)} inputs hashed", style="dim"))
+    lines.append(
+        Text(
+            f"engine {engine.get('name', 'terraform')} {engine.get('version', '?')} at "
+            f"{engine.get('path', '?')}  backend {where}  {len(manifest.inputs)} inputs hashed",
+            style="dim",
+        )
+    )
     if manifest.passthrough:
         lines.append(Text(f"Terraform options: {' '.join(manifest.passthrough)}", style="yellow"))
     deletions = saved.summary.destroy + saved.summary.replace
@@ -135,9 +143,12 @@ def saved_plan_renderable(saved: gate.SavedPlan) -> Any:
         lines.append(Text("Made from uncommitted changes: for review only, apply will refuse it.", style="bold red"))
     else:
         also = f" --approve-destroy {deletions}" if deletions else ""
-        lines.append(Text(
-            f"After review: platformctl apply {manifest.environment}   (CI: --approve {approve}{also})", style="cyan"
-        ))
+        lines.append(
+            Text(
+                f"After review: platformctl apply {manifest.environment}   (CI: --approve {approve}{also})",
+                style="cyan",
+            )
+        )
     return Group(*lines)
 
 

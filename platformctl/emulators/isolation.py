@@ -149,7 +149,7 @@ def _scan(root: Path) -> _Scan:
                     if "cloud" in terraform_block:
                         scan.backends.append((tf, "cloud", {}))
                     for backend in terraform_block.get("backend", []) or []:
-                        for kind, config in (backend.items() if isinstance(backend, dict) else ()):
+                        for kind, config in backend.items() if isinstance(backend, dict) else ():
                             scan.backends.append((tf, kind, config if isinstance(config, dict) else {}))
             for name, call in _blocks(parsed, "module"):
                 source = str((call or {}).get("source", "")) if isinstance(call, dict) else ""
@@ -181,8 +181,13 @@ def _points_at_emulator(value: Any) -> bool:
 # Provider arguments that send calls through another host, or read a profile (and its
 # endpoint_url) platformctl does not control.
 _REFUSED_PROVIDER_ARGUMENTS = (
-    "http_proxy", "https_proxy", "profile", "shared_config_files", "shared_credentials_files",
-    "ec2_metadata_service_endpoint", "custom_ca_bundle",
+    "http_proxy",
+    "https_proxy",
+    "profile",
+    "shared_config_files",
+    "shared_credentials_files",
+    "ec2_metadata_service_endpoint",
+    "custom_ca_bundle",
 )
 
 
@@ -196,8 +201,7 @@ def _needed_services(types: set[str], config: dict[str, Any]) -> dict[str, list[
     return needed
 
 
-def _check_provider(environment: Environment, tf: Path, config: dict[str, Any],
-                    needed: dict[str, list[str]]) -> None:
+def _check_provider(environment: Environment, tf: Path, config: dict[str, Any], needed: dict[str, list[str]]) -> None:
     alias = config.get("alias")
     where = f'provider "aws"{f" (alias {alias})" if alias else ""} in {environment.directory}'
     refused = [name for name in _REFUSED_PROVIDER_ARGUMENTS if config.get(name) not in (None, "", [])]
@@ -220,8 +224,11 @@ def _check_provider(environment: Environment, tf: Path, config: dict[str, Any],
             f"(= var.{ENDPOINT_VARIABLE}) so {environment.name} can never reach real AWS."
         )
     # Every endpoint it sets, used or not: a resource may pick any of them.
-    elsewhere = [f"{key} = {value}" for key, value in sorted(endpoints.items())
-                 if value not in (None, "") and not _points_at_emulator(value)]
+    elsewhere = [
+        f"{key} = {value}"
+        for key, value in sorted(endpoints.items())
+        if value not in (None, "") and not _points_at_emulator(value)
+    ]
     if elsewhere:
         raise ContractError(
             f"{where} points {', '.join(elsewhere)} away from the emulator: use var.{ENDPOINT_VARIABLE} "
@@ -237,8 +244,10 @@ def _check_backends(environment: Environment, scan: _Scan) -> None:
         for block in config.get("endpoints", []) or []:
             if isinstance(block, dict):
                 endpoints.update(block)
-        if kind == "s3" and all(emulator.is_loopback_url(endpoints.get(k)) for k in ("s3", "sts")) and (
-            not config.get("dynamodb_table") or emulator.is_loopback_url(endpoints.get("dynamodb"))
+        if (
+            kind == "s3"
+            and all(emulator.is_loopback_url(endpoints.get(k)) for k in ("s3", "sts"))
+            and (not config.get("dynamodb_table") or emulator.is_loopback_url(endpoints.get("dynamodb")))
         ):
             continue
         raise ContractError(
@@ -284,9 +293,13 @@ _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 def _shell_overrides() -> list[str]:
     """Terraform variables of the shell that could change an emulated run's endpoint, or hide
     the installed modules (TF_DATA_DIR) from the endpoint guard."""
-    return sorted(name for name in os.environ
-                  if name.startswith("TF_CLI_ARGS") or name == "TF_DATA_DIR"
-                  or name.upper() == f"TF_VAR_{ENDPOINT_VARIABLE}".upper())
+    return sorted(
+        name
+        for name in os.environ
+        if name.startswith("TF_CLI_ARGS")
+        or name == "TF_DATA_DIR"
+        or name.upper() == f"TF_VAR_{ENDPOINT_VARIABLE}".upper()
+    )
 
 
 def isolate(tf: Terraform, environment: Environment, endpoint: str) -> Terraform:
@@ -300,8 +313,12 @@ def isolate(tf: Terraform, environment: Environment, endpoint: str) -> Terraform
     check_endpoints(environment)
     dropped = _shell_overrides()
     if dropped:
-        log.warning("%s: ignoring %s from the shell: %s talks only to its emulator", environment.name,
-                    ", ".join(dropped), environment.name)
+        log.warning(
+            "%s: ignoring %s from the shell: %s talks only to its emulator",
+            environment.name,
+            ", ".join(dropped),
+            environment.name,
+        )
     tf.env.update(dict.fromkeys(dropped))
     tf.env.update(dict.fromkeys(_PROXY_VARIABLES, NOWHERE_PROXY))
     tf.init_env = {name: os.environ.get(name) for name in _PROXY_VARIABLES}

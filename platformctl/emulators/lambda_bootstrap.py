@@ -61,8 +61,9 @@ def _configure_logging() -> _RequestIdFilter:
     """The root logger Lambda's Python runtime sets up: every record at the function's level,
     as `[LEVEL]\\tTIMESTAMP\\tREQUEST_ID\\tmessage`. The filter carries the current request id."""
     handler = logging.StreamHandler(sys.stdout)
-    formatter = logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-                                  "%Y-%m-%dT%H:%M:%S")
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n", "%Y-%m-%dT%H:%M:%S"
+    )
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
     request_filter = _RequestIdFilter("")
@@ -81,8 +82,9 @@ def _load_handler(spec: str) -> Any:
     """The handler function, or the error document Lambda's runtime reports instead."""
     module_name, _, function_name = spec.rpartition(".")
     if not module_name or not function_name:
-        return _error("Runtime.MalformedHandlerName",
-                      f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)")
+        return _error(
+            "Runtime.MalformedHandlerName", f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)"
+        )
     try:
         module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as exc:

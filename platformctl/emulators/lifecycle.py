@@ -48,10 +48,35 @@ from platformctl.project.contract import Environment, Project
 
 # What the rest of platformctl uses of the emulator, wherever in emulators/ it lives.
 __all__ = [
-    "KINDS", "LOCALSTACK", "MOTO", "Choice", "LogProgress", "Probe", "Progress", "Record", "Running", "Status",
-    "Stopped", "choose", "current_endpoint", "endpoint_for", "ensure_running", "folder", "follow", "healthy",
-    "is_loopback_url", "load_record", "log_file", "probe", "require_loopback", "save_record", "start", "status",
-    "stop", "tail", "timestamp",
+    "KINDS",
+    "LOCALSTACK",
+    "MOTO",
+    "Choice",
+    "LogProgress",
+    "Probe",
+    "Progress",
+    "Record",
+    "Running",
+    "Status",
+    "Stopped",
+    "choose",
+    "current_endpoint",
+    "endpoint_for",
+    "ensure_running",
+    "folder",
+    "follow",
+    "healthy",
+    "is_loopback_url",
+    "load_record",
+    "log_file",
+    "probe",
+    "require_loopback",
+    "save_record",
+    "start",
+    "status",
+    "stop",
+    "tail",
+    "timestamp",
 ]
 
 
@@ -137,8 +162,15 @@ def _wait_healthy(kind: Kind, port: int, child: Any, log_file: Path, timeout: fl
             time.sleep(0.2)
 
 
-def start(project: Project, environment: Environment, kind: str, port: int, *,
-          progress: Progress, timeout: float | None = None) -> Record:
+def start(
+    project: Project,
+    environment: Environment,
+    kind: str,
+    port: int,
+    *,
+    progress: Progress,
+    timeout: float | None = None,
+) -> Record:
     """Start `kind` on `port` in the background, wait until it answers, record it."""
     if not port_bindable(port):
         raise port_taken(port)
@@ -192,18 +224,32 @@ class Running:
     message: str
 
 
-def ensure_running(project: Project, environment: Environment, *, requested: str | None = None,
-                   port: int | None = None, progress: Progress | None = None,
-                   timeout: float | None = None) -> Running:
+def ensure_running(
+    project: Project,
+    environment: Environment,
+    *,
+    requested: str | None = None,
+    port: int | None = None,
+    progress: Progress | None = None,
+    timeout: float | None = None,
+) -> Running:
     """Reuse the emulator that answers, or start the chosen one (under the record's lock, so
     two processes never both start one and the loser never overwrites the winner's record)."""
     with record_lock(project):
-        return _ensure_running(project, environment, requested=requested, port=port,
-                               progress=progress or LogProgress(), timeout=timeout)
+        return _ensure_running(
+            project, environment, requested=requested, port=port, progress=progress or LogProgress(), timeout=timeout
+        )
 
 
-def _ensure_running(project: Project, environment: Environment, *, requested: str | None, port: int | None,
-                    progress: Progress, timeout: float | None) -> Running:
+def _ensure_running(
+    project: Project,
+    environment: Environment,
+    *,
+    requested: str | None,
+    port: int | None,
+    progress: Progress,
+    timeout: float | None,
+) -> Running:
     record = load_record(project)
     if record is not None:
         if healthy(record):
@@ -247,7 +293,8 @@ def _ensure_running(project: Project, environment: Environment, *, requested: st
         )
         save_record(project, record)
         return Running(
-            record, False,
+            record,
+            False,
             f"Reusing the {found.kind} emulator on {record.endpoint} that platformctl did not start "
             f"(`down` leaves it running; --force stops it).",
         )
@@ -366,8 +413,17 @@ def status(project: Project, environment: Environment) -> Status:
             detail = "process gone"
         else:
             detail = "does not answer"
-        return Status(record.kind, record.endpoint, record.pid, ok, record.started_by_platformctl,
-                      record.log_file, record.container_name, detail, record)
+        return Status(
+            record.kind,
+            record.endpoint,
+            record.pid,
+            ok,
+            record.started_by_platformctl,
+            record.log_file,
+            record.container_name,
+            detail,
+            record,
+        )
     found = probe(environment.emulator_port)
     endpoint = endpoint_for(environment.emulator_port)
     if found.kind is not None:

@@ -30,14 +30,20 @@ def argv(image: str, port: int) -> list[str]:
     the terminal by spawn_detached) so the container's output lands in our log file even
     after --rm removes it, and a licence failure's exit code 55 reaches us while we wait."""
     return [
-        "docker", "run", "--rm",
-        "--name", container(port),
-        "-p", f"{HOST}:{port}:{PORT}",
+        "docker",
+        "run",
+        "--rm",
+        "--name",
+        container(port),
+        "-p",
+        f"{HOST}:{port}:{PORT}",
         # By name only: docker copies the value from its own environment, so the token is
         # never on a command line, in a log or in a file.
-        "-e", TOKEN_ENV,
+        "-e",
+        TOKEN_ENV,
         # LocalStack runs Lambda code in sibling containers through the host's engine.
-        "-v", "/var/run/docker.sock:/var/run/docker.sock",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
         image,
     ]
 
@@ -50,9 +56,7 @@ def image_usable(image: str) -> tuple[bool, str]:
     """A pinned community tag starts without a token; `latest` needs one since 2026-03."""
     name, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
     if tag in ("", "latest") and not os.environ.get(TOKEN_ENV):
-        return False, (
-            f"{image} is not a pinned tag and {TOKEN_ENV} is not set ({name or image}:latest needs a token)"
-        )
+        return False, (f"{image} is not a pinned tag and {TOKEN_ENV} is not set ({name or image}:latest needs a token)")
     return True, f"image {image}"
 
 
@@ -79,7 +83,7 @@ class LocalStack:
     def start_failure(self, returncode: int | None, log_text: str) -> EmulatorError | None:
         if licence_failure(returncode, log_text):
             return EmulatorError(
-                f"LocalStack refused to start without a licence (exit {returncode}, \"{LICENCE_TEXT}\"): set "
+                f'LocalStack refused to start without a licence (exit {returncode}, "{LICENCE_TEXT}"): set '
                 f"{TOKEN_ENV} in your environment, pin a community image tag, or use --emulator moto."
             )
         return None

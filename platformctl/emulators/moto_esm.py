@@ -86,10 +86,15 @@ class MappingState:
     def as_dict(self) -> dict[str, Any]:
         with self.lock:
             return {
-                "uuid": self.uuid, "function_arn": self.function_arn, "event_source_arn": self.event_source_arn,
-                "state": self.state, "last_processing_result": self.last_processing_result,
+                "uuid": self.uuid,
+                "function_arn": self.function_arn,
+                "event_source_arn": self.event_source_arn,
+                "state": self.state,
+                "last_processing_result": self.last_processing_result,
                 "last_batch": asdict(self.last_batch) if self.last_batch else None,
-                "batches": self.batches, "records": self.records, "sent_to_destination": self.sent_to_destination,
+                "batches": self.batches,
+                "records": self.records,
+                "sent_to_destination": self.sent_to_destination,
                 "polling": self.polling,
             }
 
@@ -249,7 +254,7 @@ class ShardWorker(threading.Thread):
                 work.appendleft((remaining[:half], attempt))
                 continue
             work.appendleft((remaining, attempt + 1))
-            if self._waiting(min(0.1 * 2 ** attempt, MAX_BACKOFF_SECONDS)):
+            if self._waiting(min(0.1 * 2**attempt, MAX_BACKOFF_SECONDS)):
                 return
 
     def _drop_expired(self, batch: list[Any], attempt: int) -> list[Any]:
@@ -265,25 +270,27 @@ class ShardWorker(threading.Thread):
     # --- the function -----------------------------------------------------------------------
 
     def event(self, batch: list[Any], role: str) -> dict[str, Any]:
-        return {"Records": [
-            {
-                "kinesis": {
-                    "kinesisSchemaVersion": "1.0",
-                    "partitionKey": record.partition_key,
-                    "sequenceNumber": str(record.sequence_number),
-                    "data": record.data,
-                    "approximateArrivalTimestamp": round(float(record.created_at), 3),
-                },
-                "eventSource": "aws:kinesis",
-                "eventVersion": "1.0",
-                "eventID": f"{self.shard.shard_id}:{record.sequence_number}",
-                "eventName": "aws:kinesis:record",
-                "invokeIdentityArn": role,
-                "awsRegion": self.esm.region,
-                "eventSourceARN": self.esm.event_source_arn,
-            }
-            for record in batch
-        ]}
+        return {
+            "Records": [
+                {
+                    "kinesis": {
+                        "kinesisSchemaVersion": "1.0",
+                        "partitionKey": record.partition_key,
+                        "sequenceNumber": str(record.sequence_number),
+                        "data": record.data,
+                        "approximateArrivalTimestamp": round(float(record.created_at), 3),
+                    },
+                    "eventSource": "aws:kinesis",
+                    "eventVersion": "1.0",
+                    "eventID": f"{self.shard.shard_id}:{record.sequence_number}",
+                    "eventName": "aws:kinesis:record",
+                    "invokeIdentityArn": role,
+                    "awsRegion": self.esm.region,
+                    "eventSourceARN": self.esm.event_source_arn,
+                }
+                for record in batch
+            ]
+        }
 
     def _invoke(self, batch: list[Any]) -> tuple[int | None, dict[str, Any] | None]:
         """None when the batch succeeded, else the index of the first record to retry (0: all)."""
@@ -329,8 +336,16 @@ class ShardWorker(threading.Thread):
             self.state.last_batch = self._batch_info(batch, result, duration_ms, attempt)
 
     def _batch_info(self, batch: list[Any], result: str, duration_ms: float, attempt: int) -> Batch:
-        return Batch(_now_iso(), self.shard.shard_id, len(batch), str(batch[0].sequence_number),
-                     str(batch[-1].sequence_number), result, round(duration_ms, 1), attempt)
+        return Batch(
+            _now_iso(),
+            self.shard.shard_id,
+            len(batch),
+            str(batch[0].sequence_number),
+            str(batch[-1].sequence_number),
+            result,
+            round(duration_ms, 1),
+            attempt,
+        )
 
     def _give_up(self, batch: list[Any], condition: str, invoke_count: int, error: dict[str, Any] | None) -> None:
         """Send the batch's description to the on-failure destination and move past it."""
@@ -340,15 +355,21 @@ class ShardWorker(threading.Thread):
         with self.state.lock:
             self.state.last_processing_result = "PROBLEM: Function call failed."
             self.state.sent_to_destination += len(batch) if sent else 0
-            self.state.last_batch = self._batch_info(batch, "SENT_TO_DESTINATION" if sent else "DROPPED", 0.0,
-                                                     invoke_count)
+            self.state.last_batch = self._batch_info(
+                batch, "SENT_TO_DESTINATION" if sent else "DROPPED", 0.0, invoke_count
+            )
 
-    def failure_record(self, batch: list[Any], condition: str, invoke_count: int,
-                       error: dict[str, Any] | None) -> dict[str, Any]:
+    def failure_record(
+        self, batch: list[Any], condition: str, invoke_count: int, error: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """Lambda's on-failure invocation record for a stream batch."""
+
         def arrival(record: Any) -> str:
-            return datetime.fromtimestamp(float(record.created_at), UTC).isoformat(
-                timespec="milliseconds").replace("+00:00", "Z")
+            return (
+                datetime.fromtimestamp(float(record.created_at), UTC)
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z")
+            )
 
         response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
         if error and error.get("functionError"):

@@ -187,8 +187,12 @@ def role_credentials(fn: Any) -> dict[str, str]:
         if cached and cached[0] - SESSION_MARGIN > now and cached[2] in backend.assumed_roles:
             return cached[1]
         session = backend.assume_role(
-            region_name=fn.region, role_session_name=str(fn.function_name)[:64], role_arn=role,
-            policy="", duration=SESSION_SECONDS, external_id="",
+            region_name=fn.region,
+            role_session_name=str(fn.function_name)[:64],
+            role_arn=role,
+            policy="",
+            duration=SESSION_SECONDS,
+            external_id="",
         )
         found = {
             "AWS_ACCESS_KEY_ID": session.access_key_id,
@@ -203,28 +207,30 @@ def function_environment(fn: Any, task_root: Path, log_stream: str) -> dict[str,
     """What Lambda's Python runtime puts in the environment, then the function's variables."""
     env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
     version = str(getattr(fn, "version", "$LATEST"))
-    env.update({
-        "_HANDLER": str(fn.handler or ""),
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
-        "AWS_LAMBDA_FUNCTION_NAME": str(fn.function_name),
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST" if version in ("1", "$LATEST") else version,
-        "AWS_LAMBDA_LOG_GROUP_NAME": str(fn.logs_group_name),
-        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
-        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
-        "AWS_REGION": str(fn.region),
-        "AWS_DEFAULT_REGION": str(fn.region),
-        "AWS_ENDPOINT_URL": _State.endpoint.url,
-        "LAMBDA_TASK_ROOT": str(task_root),
-        "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
-        "PLATFORMCTL_FUNCTION_ARN": str(fn.function_arn),
-        "TZ": ":UTC",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        # No shared config or credentials file: the role's session only.
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    })
+    env.update(
+        {
+            "_HANDLER": str(fn.handler or ""),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
+            "AWS_LAMBDA_FUNCTION_NAME": str(fn.function_name),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST" if version in ("1", "$LATEST") else version,
+            "AWS_LAMBDA_LOG_GROUP_NAME": str(fn.logs_group_name),
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+            "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+            "AWS_REGION": str(fn.region),
+            "AWS_DEFAULT_REGION": str(fn.region),
+            "AWS_ENDPOINT_URL": _State.endpoint.url,
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
+            "PLATFORMCTL_FUNCTION_ARN": str(fn.function_arn),
+            "TZ": ":UTC",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            # No shared config or credentials file: the role's session only.
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+    )
     env.update(role_credentials(fn))
     env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
     return env
@@ -270,8 +276,13 @@ def _kill(child: subprocess.Popen[bytes]) -> None:
 def _spawn(task_root: Path, env: dict[str, str], write_fd: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", BOOTSTRAP_MODULE],
-        cwd=task_root, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        pass_fds=(write_fd,), start_new_session=True,
+        cwd=task_root,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        pass_fds=(write_fd,),
+        start_new_session=True,
     )
 
 
@@ -362,15 +373,24 @@ class ExecutionEnvironment:
 
     def _exited(self, request_id: str) -> dict[str, Any]:
         code = self.process.poll()
-        return {"errorType": "Runtime.ExitError",
-                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}"}
+        return {
+            "errorType": "Runtime.ExitError",
+            "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}",
+        }
 
 
 def _environment_key(fn: Any) -> tuple[Any, ...]:
     """What a warm environment was made from: a change to any of it needs a new one."""
-    return (str(fn.function_arn), _code_hash(fn), str(fn.handler), str(fn.run_time), str(fn.memory_size),
-            json.dumps(fn.environment_vars or {}, sort_keys=True), role_credentials(fn)["AWS_ACCESS_KEY_ID"],
-            _State.endpoint.url)
+    return (
+        str(fn.function_arn),
+        _code_hash(fn),
+        str(fn.handler),
+        str(fn.run_time),
+        str(fn.memory_size),
+        json.dumps(fn.environment_vars or {}, sort_keys=True),
+        role_credentials(fn)["AWS_ACCESS_KEY_ID"],
+        _State.endpoint.url,
+    )
 
 
 def _acquire(fn: Any) -> ExecutionEnvironment:
@@ -448,16 +468,19 @@ def invoke_function(fn: Any, event: bytes, request_id: str | None = None) -> Inv
         outcome = {"errorType": "Sandbox.Timedout", "errorMessage": message}
     events.append((_timestamp_ms(), f"END RequestId: {request_id}"))
     memory = int(outcome.pop("maxRssKb", 0) or 0) // 1024
-    report = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-              f"Billed Duration: {int(duration_ms) + 1} ms\tMemory Size: {fn.memory_size} MB\t"
-              f"Max Memory Used: {memory or '-'} MB")
+    report = (
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+        f"Billed Duration: {int(duration_ms) + 1} ms\tMemory Size: {fn.memory_size} MB\t"
+        f"Max Memory Used: {memory or '-'} MB"
+    )
     if timed_out:
         report += "\tStatus: timeout"
     events.append((_timestamp_ms(), report))
     _save_logs(fn, log_stream, events)
     if "result" in outcome:
-        return Invocation(request_id, json.dumps(outcome["result"]).encode(), None,
-                          [line for _, line in events], duration_ms)
+        return Invocation(
+            request_id, json.dumps(outcome["result"]).encode(), None, [line for _, line in events], duration_ms
+        )
     return Invocation(request_id, json.dumps(outcome).encode(), "Unhandled", [line for _, line in events], duration_ms)
 
 
@@ -468,8 +491,9 @@ def _save_logs(fn: Any, stream: str, events: list[tuple[int, str]]) -> None:
         group = logs.groups.get(fn.logs_group_name)
         if group is None or stream not in group.streams:  # one stream per execution environment, as on AWS
             logs.create_log_stream(fn.logs_group_name, stream)
-        logs.put_log_events(fn.logs_group_name, stream,
-                            [{"timestamp": ts, "message": message} for ts, message in events if message])
+        logs.put_log_events(
+            fn.logs_group_name, stream, [{"timestamp": ts, "message": message} for ts, message in events if message]
+        )
     except Exception as exc:  # logs must never fail the invocation  # noqa: BLE001
         _note(f"could not write the logs of {fn.function_name}: {exc}")
 
@@ -524,8 +548,9 @@ def patched_invoke(self: Any, body: Any, request_headers: Any, response_headers:
     try:
         json.loads(event)
     except ValueError as exc:
-        raise _client_error("InvalidRequestContentException", f"Could not parse request body into json: {exc}",
-                            400) from None
+        raise _client_error(
+            "InvalidRequestContentException", f"Could not parse request body into json: {exc}", 400
+        ) from None
     if invocation_type == "Event":
         _invoke_in_background(self, event)
         return b""

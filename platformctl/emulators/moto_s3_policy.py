@@ -40,12 +40,15 @@ def install() -> None:
         from moto.iam.access_control import IAMPolicy, PermissionResult
         from moto.s3.models import FakeBucket
     except ImportError:
-        print("platformctl: moto's S3 or IAM models moved; bucket policies left as moto evaluates them",
-              file=sys.stderr)
+        print(
+            "platformctl: moto's S3 or IAM models moved; bucket policies left as moto evaluates them", file=sys.stderr
+        )
         return
     if not callable(FakeBucket.__dict__.get("get_permission")):
-        print("platformctl: moto's FakeBucket.get_permission changed; bucket policies left as moto evaluates them",
-              file=sys.stderr)
+        print(
+            "platformctl: moto's FakeBucket.get_permission changed; bucket policies left as moto evaluates them",
+            file=sys.stderr,
+        )
         return
     original = FakeBucket.get_permission
 

@@ -118,14 +118,22 @@ class Timer:
 def root_lock(project: Project, environment: Environment) -> AbstractContextManager[None]:
     """Held by `up` and `down` from the emulator's start to the end of the apply: a second one
     refuses at once instead of racing the first for the emulator and the state."""
-    return files.locked(project.state_dir / f"{environment.name}.lock",
-                        what=f"{environment.name} (a `platformctl up` or `down` of it is running)")
+    return files.locked(
+        project.state_dir / f"{environment.name}.lock",
+        what=f"{environment.name} (a `platformctl up` or `down` of it is running)",
+    )
 
 
 def check_writable(project: Project, environment: Environment) -> None:
     """Every folder `up` and `down` write in, tried before anything starts or is applied."""
-    folders = (project.state_dir, emulator.folder(project), project.state_dir / "plans" / environment.name,
-               init_path(project, environment).parent, project.state_dir / "backups", environment.directory)
+    folders = (
+        project.state_dir,
+        emulator.folder(project),
+        project.state_dir / "plans" / environment.name,
+        init_path(project, environment).parent,
+        project.state_dir / "backups",
+        environment.directory,
+    )
     for folder in folders:
         # The folder, or the nearest parent that exists (nothing is created here): a file or a
         # dangling symlink in the way is refused as surely as a folder that refuses writes.
@@ -192,8 +200,15 @@ class UpOutcome:
         }
 
 
-def up(ctx: Context, name: str, *, requested: str | None = None, port: int | None = None,
-       timeout: float | None = None, progress: Progress | None = None) -> UpOutcome:
+def up(
+    ctx: Context,
+    name: str,
+    *,
+    requested: str | None = None,
+    port: int | None = None,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+) -> UpOutcome:
     progress = progress or LogProgress()
     project = ctx.project
     environment = emulated_environment(ctx, name)
@@ -205,8 +220,16 @@ def up(ctx: Context, name: str, *, requested: str | None = None, port: int | Non
         return _up(ctx, environment, requested=requested, port=port, timeout=timeout, progress=progress, timer=timer)
 
 
-def _up(ctx: Context, environment: Environment, *, requested: str | None, port: int | None,
-        timeout: float | None, progress: Progress, timer: Timer) -> UpOutcome:
+def _up(
+    ctx: Context,
+    environment: Environment,
+    *,
+    requested: str | None,
+    port: int | None,
+    timeout: float | None,
+    progress: Progress,
+    timer: Timer,
+) -> UpOutcome:
     project = ctx.project
     with timer.step("emulator"):
         running = emulator.ensure_running(
@@ -228,8 +251,10 @@ def _up(ctx: Context, environment: Environment, *, requested: str | None, port: 
     with timer.step("init"):
         ensure_initialized(ctx, environment, tf)
     # From here on the state names resources of this emulator start, even if apply fails.
-    write_json(applied_path(project, environment),
-                {"start_id": record.start_id, "endpoint": record.endpoint, "at": emulator.timestamp()})
+    write_json(
+        applied_path(project, environment),
+        {"start_id": record.start_id, "endpoint": record.endpoint, "at": emulator.timestamp()},
+    )
     plan_file = project.state_dir / "plans" / environment.name / "up.tfplan"
     plan_file.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -250,8 +275,9 @@ def _up(ctx: Context, environment: Environment, *, requested: str | None, port: 
         resources = platform_resources(environment, tf)
     stub = record.kind == emulator.MOTO and not record.lambda_code_runs
     notes = data_path.up_notes(environment.name, record.kind, record.endpoint, resources, LAMBDA_NOTE if stub else None)
-    return UpOutcome(environment.name, record, running.message, recovered, changed, resources, timer.total(),
-                     tuple(notes))
+    return UpOutcome(
+        environment.name, record, running.message, recovered, changed, resources, timer.total(), tuple(notes)
+    )
 
 
 # --- down --------------------------------------------------------------------------------
@@ -287,12 +313,19 @@ def _answering_emulator(project: Project, environment: Environment) -> emulator.
     found = emulator.probe(environment.emulator_port)
     if found.kind is None:
         return None
-    return emulator.Record(found.kind, found.port, emulator.endpoint_for(found.port), False,
-                           f"external-{found.kind}-{found.port}", emulator.timestamp())
+    return emulator.Record(
+        found.kind,
+        found.port,
+        emulator.endpoint_for(found.port),
+        False,
+        f"external-{found.kind}-{found.port}",
+        emulator.timestamp(),
+    )
 
 
-def down(ctx: Context, name: str, *, force: bool = False, destroy: bool = False,
-         progress: Progress | None = None) -> DownOutcome:
+def down(
+    ctx: Context, name: str, *, force: bool = False, destroy: bool = False, progress: Progress | None = None
+) -> DownOutcome:
     """Remove the environment's resources, stop the emulator platformctl started (any with
     `force`), forget it. A moto server that is about to stop takes every resource with it
     (it keeps them in memory), so Terraform's destroy runs only when `destroy` asks, or
@@ -345,6 +378,7 @@ def _down(ctx: Context, environment: Environment, *, force: bool, destroy: bool)
         )
     applied_path(project, environment).unlink(missing_ok=True)
     nothing = not resource_count and not stopped.found
-    messages.append(f"Nothing to do: {environment.name} has no resources and no emulator runs." if nothing
-                    else stopped.message)
+    messages.append(
+        f"Nothing to do: {environment.name} has no resources and no emulator runs." if nothing else stopped.message
+    )
     return DownOutcome(environment.name, destroyed, stopped.stopped, nothing, tuple(messages), timer.total())

@@ -22,7 +22,6 @@ RESOURCES_OUTPUT = "platform_resources"
 STATE_FILE = "terraform.tfstate"
 
 
-
 def applied_path(project: Project, environment: Environment) -> Path:
     """Which emulator start the environment's state belongs to (written before each apply)."""
     return project.state_dir / f"{environment.name}-applied.json"
@@ -38,7 +37,8 @@ def state_path(environment: Environment) -> Path:
 
 def json_kind(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number")
+        type(value), "a number"
+    )
 
 
 def state_problem(state: Any) -> str | None:

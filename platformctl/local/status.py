@@ -53,7 +53,11 @@ class StatusOutcome:
 
 
 _PLURAL_TO_KIND = {
-    "buckets": "bucket", "tables": "table", "streams": "stream", "queues": "queue", "functions": "function",
+    "buckets": "bucket",
+    "tables": "table",
+    "streams": "stream",
+    "queues": "queue",
+    "functions": "function",
 }
 
 
@@ -156,5 +160,4 @@ def status(ctx: Context, name: str) -> StatusOutcome:
             for plural, kind in _PLURAL_TO_KIND.items()
             for item in resources.get(plural) or []
         ]
-    return StatusOutcome(environment.name, emulator_status, tuple(checked), applied=True,
-                         mappings=tuple(mappings))
+    return StatusOutcome(environment.name, emulator_status, tuple(checked), applied=True, mappings=tuple(mappings))

@@ -55,8 +55,12 @@ class Clients:
             import boto3
             from botocore.config import Config
 
-            config = Config(connect_timeout=3, read_timeout=20, retries={"max_attempts": 3, "mode": "standard"},
-                            s3={"addressing_style": "path"} if self.endpoint else {})
+            config = Config(
+                connect_timeout=3,
+                read_timeout=20,
+                retries={"max_attempts": 3, "mode": "standard"},
+                s3={"addressing_style": "path"} if self.endpoint else {},
+            )
             with self.environment():
                 session: Any = boto3.session.Session(region_name=self.region)
                 self._clients[service] = session.client(service, endpoint_url=self.endpoint, config=config)
@@ -99,8 +103,9 @@ def targets(outputs: dict[str, Any], clients: Clients, environment: str) -> Targ
     """The data path from the root's outputs (bucket_names.raw, table_names.orders, ...);
     the raw prefix from the function's RAW_PREFIX. Anything the outputs lack comes from
     the function's configuration (its variables and its Kinesis mapping)."""
-    function = outputs.get("function_name") or next(iter((outputs.get("platform_resources") or {}).get("functions")
-                                                          or []), None)
+    function = outputs.get("function_name") or next(
+        iter((outputs.get("platform_resources") or {}).get("functions") or []), None
+    )
     variables: dict[str, str] = {}
     stream_from_mapping = None
     if function:
@@ -109,8 +114,14 @@ def targets(outputs: dict[str, Any], clients: Clients, environment: str) -> Targ
             config = lambda_client.get_function_configuration(FunctionName=str(function))
             variables = dict((config.get("Environment") or {}).get("Variables") or {})
             mappings = mappings_of(lambda_client, str(function))
-            stream_from_mapping = next((m["EventSourceArn"].rsplit("/", 1)[-1] for m in mappings
-                                        if ":kinesis:" in m.get("EventSourceArn", "")), None)
+            stream_from_mapping = next(
+                (
+                    m["EventSourceArn"].rsplit("/", 1)[-1]
+                    for m in mappings
+                    if ":kinesis:" in m.get("EventSourceArn", "")
+                ),
+                None,
+            )
         except Exception as exc:  # noqa: BLE001 - botocore's errors: the outputs may still be enough
             variables = {"_error": str(exc)}
     found = {
@@ -126,8 +137,14 @@ def targets(outputs: dict[str, Any], clients: Clients, environment: str) -> Targ
             f"bucket_names.{BUCKET_KEY}, table_names.{TABLE_KEY}, queue_urls.{QUEUE_KEY}): run "
             f"`platformctl up {environment}` (or apply it) first."
         )
-    return Targets(str(found["stream"]), str(found["bucket"]), variables.get("RAW_PREFIX", ""), str(found["table"]),
-                   str(found["queue_url"]), str(function) if function else None)
+    return Targets(
+        str(found["stream"]),
+        str(found["bucket"]),
+        variables.get("RAW_PREFIX", ""),
+        str(found["table"]),
+        str(found["queue_url"]),
+        str(function) if function else None,
+    )
 
 
 # --- event source mappings, for status ----------------------------------------------------
@@ -163,8 +180,10 @@ class MappingStatus:
         batch = self.last_batch
         if not batch:
             return "-"
-        return (f"{batch.get('result')}: {batch.get('size')} record(s) of {batch.get('shard_id')} at {batch.get('at')}"
-                f" (attempt {batch.get('attempt', 0) + 1})")
+        return (
+            f"{batch.get('result')}: {batch.get('size')} record(s) of {batch.get('shard_id')} at {batch.get('at')}"
+            f" (attempt {batch.get('attempt', 0) + 1})"
+        )
 
 
 def _server_states(endpoint: str) -> dict[str, dict[str, Any]]:
@@ -204,23 +223,30 @@ def mapping_statuses(clients: Clients, functions: list[str]) -> list[MappingStat
         for mapping in mappings:
             extra = server.get(str(mapping.get("UUID")), {})
             source = str(mapping.get("EventSourceArn", "")).rsplit(":", 1)[-1].split("/", 1)[-1]
-            found.append(MappingStatus(
-                function, source, str(mapping.get("State", "")),
-                str(mapping.get("LastProcessingResult") or extra.get("last_processing_result") or "-"),
-                extra.get("last_batch"), extra.get("records"), extra.get("sent_to_destination"),
-            ))
+            found.append(
+                MappingStatus(
+                    function,
+                    source,
+                    str(mapping.get("State", "")),
+                    str(mapping.get("LastProcessingResult") or extra.get("last_processing_result") or "-"),
+                    extra.get("last_batch"),
+                    extra.get("records"),
+                    extra.get("sent_to_destination"),
+                )
+            )
     return found
 
 
-def up_notes(environment: str, kind: str, endpoint: str, resources: dict[str, Any],
-             fallback: str | None) -> list[str]:
+def up_notes(environment: str, kind: str, endpoint: str, resources: dict[str, Any], fallback: str | None) -> list[str]:
     """What `up` says about the data path: live (and how to try it), or `fallback` when
     the emulator does not run the functions' code."""
     if not resources.get("functions"):
         return []
     if kind == "localstack" or runs_code(endpoint):
-        return [f"The data path is live: order events put on the stream reach order_ingest through its Kinesis "
-                f"mapping, on {endpoint}. Try it: `platformctl smoke {environment}`."]
+        return [
+            f"The data path is live: order events put on the stream reach order_ingest through its Kinesis "
+            f"mapping, on {endpoint}. Try it: `platformctl smoke {environment}`."
+        ]
     return [fallback] if fallback else []
 
 

@@ -66,9 +66,7 @@ def changed_attributes(before: Any, after: Any) -> tuple[str, ...]:
     """Top-level attribute names whose values differ between two resource objects."""
     if not isinstance(before, dict) or not isinstance(after, dict):
         return ()
-    return tuple(sorted(
-        key for key in set(before) | set(after) if _normal(before.get(key)) != _normal(after.get(key))
-    ))
+    return tuple(sorted(key for key in set(before) | set(after) if _normal(before.get(key)) != _normal(after.get(key))))
 
 
 def drifted_resources(plan_json: dict[str, Any]) -> tuple[DriftedResource, ...]:

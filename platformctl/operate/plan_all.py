@@ -94,8 +94,11 @@ def exit_code(results: Sequence[EnvironmentPlan]) -> int:
 
 def rows(results: Sequence[EnvironmentPlan]) -> list[list[str]]:
     return [
-        [r.environment, *(str(r.counts()[c]) if r.summary is not None else "-" for c in COLUMNS),
-         r.status if r.error is None else f"error: {r.error}"]
+        [
+            r.environment,
+            *(str(r.counts()[c]) if r.summary is not None else "-" for c in COLUMNS),
+            r.status if r.error is None else f"error: {r.error}",
+        ]
         for r in results
     ]
 
@@ -103,8 +106,12 @@ def rows(results: Sequence[EnvironmentPlan]) -> list[list[str]]:
 def markdown(results: Sequence[EnvironmentPlan]) -> str:
     """The same table as GitHub-flavoured Markdown, for $GITHUB_STEP_SUMMARY."""
     header = ["environment", *COLUMNS, "status"]
-    lines = ["### platformctl plan --all", "", "| " + " | ".join(header) + " |",
-             "|" + "|".join(["---"] + ["---:"] * len(COLUMNS) + ["---"]) + "|"]
+    lines = [
+        "### platformctl plan --all",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] + ["---:"] * len(COLUMNS) + ["---"]) + "|",
+    ]
     for row in rows(results):
         cells = [cell.replace("|", "\\|").replace("\n", " ") for cell in row]
         lines.append("| " + " | ".join(cells) + " |")

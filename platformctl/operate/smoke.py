@@ -83,16 +83,27 @@ class SmokeOutcome:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "command": "smoke", "environment": self.environment, "passed": self.passed, "failed": self.failed,
-            "run_id": self.run_id, "seconds": self.seconds, "targets": self.targets,
-            "checks": [check.as_dict() for check in self.checks], "cleanup": self.cleanup,
+            "command": "smoke",
+            "environment": self.environment,
+            "passed": self.passed,
+            "failed": self.failed,
+            "run_id": self.run_id,
+            "seconds": self.seconds,
+            "targets": self.targets,
+            "checks": [check.as_dict() for check in self.checks],
+            "cleanup": self.cleanup,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SmokeOutcome:
-        return cls(str(data["environment"]), str(data["run_id"]), dict(data.get("targets") or {}),
-                   [Check(**check) for check in data.get("checks", [])], float(data.get("seconds", 0.0)),
-                   dict(data.get("cleanup") or {}))
+        return cls(
+            str(data["environment"]),
+            str(data["run_id"]),
+            dict(data.get("targets") or {}),
+            [Check(**check) for check in data.get("checks", [])],
+            float(data.get("seconds", 0.0)),
+            dict(data.get("cleanup") or {}),
+        )
 
 
 # --- the events ---------------------------------------------------------------------------
@@ -123,8 +134,13 @@ def orders(run_id: str, count: int) -> list[dict[str, Any]]:
 
 def invalid_event(run_id: str) -> dict[str, Any]:
     """An event every version of the function must reject: no order_id."""
-    return {"smoke_id": f"{ID_PREFIX}{run_id}-invalid", "customer_id": f"{ID_PREFIX}customer-0",
-            "status": "PLACED", "source": SOURCE, "smoke_run_id": run_id}
+    return {
+        "smoke_id": f"{ID_PREFIX}{run_id}-invalid",
+        "customer_id": f"{ID_PREFIX}customer-0",
+        "status": "PLACED",
+        "source": SOURCE,
+        "smoke_run_id": run_id,
+    }
 
 
 def mentions(text: str, needle: str) -> bool:
@@ -195,8 +211,17 @@ class _Seen:
 class Watch:
     """Polls the bucket, the table and the queue until each holds what the run put."""
 
-    def __init__(self, clients: Clients, targets: Targets, run_id: str, order_ids: list[str], invalid_id: str,
-                 puts: set[tuple[str, str]], started: datetime, visibility: int) -> None:
+    def __init__(
+        self,
+        clients: Clients,
+        targets: Targets,
+        run_id: str,
+        order_ids: list[str],
+        invalid_id: str,
+        puts: set[tuple[str, str]],
+        started: datetime,
+        visibility: int,
+    ) -> None:
         self.clients = clients
         self.targets = targets
         self.run_id = run_id
@@ -234,16 +259,23 @@ class Watch:
         missing = [order for order in self.order_ids if order not in self.seen.in_table]
         dynamodb = self.clients("dynamodb")
         for start in range(0, len(missing), 100):
-            keys = [{"order_id": {"S": order}} for order in missing[start:start + 100]]
-            answer = dynamodb.batch_get_item(RequestItems={
-                self.targets.table: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "order_id"}})
+            keys = [{"order_id": {"S": order}} for order in missing[start : start + 100]]
+            answer = dynamodb.batch_get_item(
+                RequestItems={
+                    self.targets.table: {"Keys": keys, "ConsistentRead": True, "ProjectionExpression": "order_id"}
+                }
+            )
             for item in answer.get("Responses", {}).get(self.targets.table, []):
                 self.seen.in_table.add(item["order_id"]["S"])
 
     def scan_queue(self) -> None:
         sqs = self.clients("sqs")
-        answer = sqs.receive_message(QueueUrl=self.targets.queue_url, MaxNumberOfMessages=10,
-                                     VisibilityTimeout=self.visibility, WaitTimeSeconds=0)
+        answer = sqs.receive_message(
+            QueueUrl=self.targets.queue_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=self.visibility,
+            WaitTimeSeconds=0,
+        )
         for message in answer.get("Messages", []):
             body = str(message.get("Body", ""))
             if mentions(body, self.invalid_id):
@@ -295,8 +327,10 @@ def _error_text(exc: Exception) -> str:
 
 def _put(clients: Clients, targets: Targets, events: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """Put the events on the stream (one PutRecords); (shard, sequence) of each."""
-    records = [{"Data": json.dumps(event).encode(), "PartitionKey": str(event.get("order_id") or event["smoke_id"])}
-               for event in events]
+    records = [
+        {"Data": json.dumps(event).encode(), "PartitionKey": str(event.get("order_id") or event["smoke_id"])}
+        for event in events
+    ]
     try:
         answer = clients("kinesis").put_records(StreamName=targets.stream, Records=records)
     except Exception as exc:  # noqa: BLE001 - botocore's errors, as one line
@@ -315,13 +349,22 @@ def _put(clients: Clients, targets: Targets, events: list[dict[str, Any]]) -> li
 
 def _describe_progress(watch: Watch, count: int) -> str:
     seen = watch.seen
-    return (f"raw bucket {len(seen.in_bucket)}/{count}, orders table {len(seen.in_table)}/{count}, "
-            f"failure queue {'1' if seen.invalid_message else '0'}/1")
+    return (
+        f"raw bucket {len(seen.in_bucket)}/{count}, orders table {len(seen.in_table)}/{count}, "
+        f"failure queue {'1' if seen.invalid_message else '0'}/1"
+    )
 
 
-def check(clients: Clients, targets: Targets, environment: str, *, count: int = DEFAULT_COUNT,
-          timeout: float = DEFAULT_TIMEOUT, run_id: str | None = None,
-          progress: Progress | None = None) -> SmokeOutcome:
+def check(
+    clients: Clients,
+    targets: Targets,
+    environment: str,
+    *,
+    count: int = DEFAULT_COUNT,
+    timeout: float = DEFAULT_TIMEOUT,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+) -> SmokeOutcome:
     """Put the run's events, wait until they are where they belong (or `timeout`), clean up."""
     progress = progress or LogProgress()
     run_id = run_id or new_run_id()
@@ -339,8 +382,9 @@ def check(clients: Clients, targets: Targets, environment: str, *, count: int = 
     puts = _put(clients, targets, [*valid, invalid])
     checks["stream"].ok, checks["stream"].seconds = True, round(time.perf_counter() - first_put, 3)
     checks["stream"].detail = f"{len(puts)} records on {len({shard for shard, _ in puts})} shard(s)"
-    watch = Watch(clients, targets, run_id, order_ids, invalid["smoke_id"], set(puts), started_at,
-                  visibility=int(timeout) + 30)
+    watch = Watch(
+        clients, targets, run_id, order_ids, invalid["smoke_id"], set(puts), started_at, visibility=int(timeout) + 30
+    )
     deadline = first_put + timeout
     with progress.waiting(f"Waiting for {count} smoke orders to flow through {environment}") as status:
         while True:
@@ -398,8 +442,10 @@ def _explain(watch: Watch, checks: dict[str, Check], count: int, timeout: float)
         info = first.get("KinesisBatchInfo", {})
         condition = (first.get("requestContext") or {}).get("condition", "")
         failed = sum(int(f.get("KinesisBatchInfo", {}).get("batchSize", 0)) for f in seen.batch_failures)
-        table.detail += (f"; the function failed on {failed} smoke record(s) "
-                         f"({condition}, shard {info.get('shardId')}): see its logs")
+        table.detail += (
+            f"; the function failed on {failed} smoke record(s) "
+            f"({condition}, shard {info.get('shardId')}): see its logs"
+        )
 
 
 def remove(clients: Clients, targets: Targets, watch: Watch, order_ids: list[str]) -> dict[str, Any]:
@@ -430,12 +476,17 @@ def remove(clients: Clients, targets: Targets, watch: Watch, order_ids: list[str
         if attempt(f"{targets.table} {order}", delete) and order in seen.in_table:
             report["items"] += 1
     for handle in seen.smoke_messages:
-        if attempt("failure queue message", partial(sqs.delete_message, QueueUrl=targets.queue_url,
-                                                    ReceiptHandle=handle)):
+        if attempt(
+            "failure queue message", partial(sqs.delete_message, QueueUrl=targets.queue_url, ReceiptHandle=handle)
+        ):
             report["messages"] += 1
     for handle in seen.other_messages:
-        attempt("failure queue message visibility", partial(
-            sqs.change_message_visibility, QueueUrl=targets.queue_url, ReceiptHandle=handle, VisibilityTimeout=0))
+        attempt(
+            "failure queue message visibility",
+            partial(
+                sqs.change_message_visibility, QueueUrl=targets.queue_url, ReceiptHandle=handle, VisibilityTimeout=0
+            ),
+        )
     return report
 
 
@@ -447,7 +498,7 @@ def _refuse_gated(environment: Any, allow_gated: bool, typed_name: Callable[[], 
         return
     if not allow_gated:
         raise ApprovalError(
-            f"{environment.name} is gated (approval = \"required\"): smoke puts test orders on its stream; "
+            f'{environment.name} is gated (approval = "required"): smoke puts test orders on its stream; '
             "pass --allow-gated and type its name to run it there."
         )
     if typed_name is None:
@@ -476,9 +527,16 @@ def _emulated_clients(ctx: Any, environment: Any) -> tuple[Clients, dict[str, An
     return Clients(region, status.endpoint, credentials.emulator_env(region)), outputs
 
 
-def run(ctx: Any, name: str, *, count: int = DEFAULT_COUNT, timeout: float = DEFAULT_TIMEOUT,
-        allow_gated: bool = False, typed_name: Callable[[], str] | None = None,
-        progress: Progress | None = None) -> SmokeOutcome:
+def run(
+    ctx: Any,
+    name: str,
+    *,
+    count: int = DEFAULT_COUNT,
+    timeout: float = DEFAULT_TIMEOUT,
+    allow_gated: bool = False,
+    typed_name: Callable[[], str] | None = None,
+    progress: Progress | None = None,
+) -> SmokeOutcome:
     """The smoke check of environment `name` (ctx: context.Context)."""
     if count < 1:
         raise PlatformctlError(f"--count {count}: put at least one order.")
@@ -496,9 +554,20 @@ def run(ctx: Any, name: str, *, count: int = DEFAULT_COUNT, timeout: float = DEF
     outputs = operations.output(ctx, environment)
     region = environment.region or "us-east-1"
     if creds.prefix:  # aws-vault: the same check, in a child that has the credentials
-        data = credentials.run_python(creds, "platformctl.operate.smoke", "--environment", environment.name,
-                                      "--region", region, "--outputs", json.dumps(outputs),
-                                      "--count", str(count), "--timeout", str(timeout))
+        data = credentials.run_python(
+            creds,
+            "platformctl.operate.smoke",
+            "--environment",
+            environment.name,
+            "--region",
+            region,
+            "--outputs",
+            json.dumps(outputs),
+            "--count",
+            str(count),
+            "--timeout",
+            str(timeout),
+        )
         return SmokeOutcome.from_dict(data)
     clients = Clients(region, None, dict(creds.env))
     found = data_path.targets(outputs, clients, environment.name)

@@ -100,7 +100,7 @@ def _parse_time(text: str) -> datetime | None:
     head, dot, rest = text.partition(".")
     if dot:  # Python parses at most microseconds: cut the fraction to 6 digits
         digits = "".join(c for c in rest if c.isdigit())
-        zone = rest[len(digits):]
+        zone = rest[len(digits) :]
         text = f"{head}.{digits[:6]}{zone}"
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -168,7 +168,7 @@ def s3_location(environment: Environment) -> S3Location:
         )
     region = settings.get("region") or environment.region
     if not region:
-        raise ContractError(f"{path} names no region, nor does {environment.name}'s provider: add region = \"...\".")
+        raise ContractError(f'{path} names no region, nor does {environment.name}\'s provider: add region = "...".')
     endpoints = settings.get("endpoints")
     endpoint = endpoints.get("s3") if isinstance(endpoints, dict) else None
     return S3Location(str(bucket), str(key), str(region), endpoint, bool(settings.get("use_path_style")))
@@ -181,10 +181,16 @@ def local_status(environment: Environment) -> LockStatus:
     except FileNotFoundError:
         return LockStatus(environment.name, "local", str(info_file), None)
     except (OSError, ValueError) as exc:
-        raise PlatformctlError(f"Cannot read {info_file} ({exc}): look at it, or delete it if no Terraform runs.") \
-            from exc
-    return LockStatus(environment.name, "local", str(info_file), lock, stale_file=not _os_lock_held(
-        environment.directory / LOCAL_STATE))
+        raise PlatformctlError(
+            f"Cannot read {info_file} ({exc}): look at it, or delete it if no Terraform runs."
+        ) from exc
+    return LockStatus(
+        environment.name,
+        "local",
+        str(info_file),
+        lock,
+        stale_file=not _os_lock_held(environment.directory / LOCAL_STATE),
+    )
 
 
 def _os_lock_held(state_file: Path) -> bool:
@@ -223,8 +229,10 @@ def release_refusal(status: LockStatus, lock_id: str, *, force: bool, now: datet
     if status.lock is None:
         return f"{name}'s state is not locked ({status.location}): nothing to release."
     if status.lock.id != lock_id:
-        return (f"{name}'s state is locked by {status.lock.id}, not {lock_id}: check "
-                f"`platformctl lock status {name}` and pass that ID.")
+        return (
+            f"{name}'s state is locked by {status.lock.id}, not {lock_id}: check "
+            f"`platformctl lock status {name}` and pass that ID."
+        )
     if status.stale_file:
         return None
     age = status.lock.age(now)
@@ -257,8 +265,15 @@ def status(ctx: Context, environment: Environment) -> LockStatus:
 ConfirmRelease = Callable[[LockStatus, str], str]
 
 
-def release(ctx: Context, environment: Environment, lock_id: str, *, force: bool = False, yes: bool = False,
-            confirm: ConfirmRelease | None = None) -> LockStatus:
+def release(
+    ctx: Context,
+    environment: Environment,
+    lock_id: str,
+    *,
+    force: bool = False,
+    yes: bool = False,
+    confirm: ConfirmRelease | None = None,
+) -> LockStatus:
     """Release ENV's lock LOCK_ID with Terraform's force-unlock, after the checks and a typed word."""
     current = status(ctx, environment)
     refusal = release_refusal(current, lock_id, force=force)

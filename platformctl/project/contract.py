@@ -193,7 +193,9 @@ class Project:
         if committed is not None and committed.get("approval") == "required" and working != committed:
             log.warning(
                 "%s: platform.toml's uncommitted changes to environments.%s are ignored until committed "
-                "(it is gated in HEAD)", name, name,
+                "(it is gated in HEAD)",
+                name,
+                name,
             )
             table = committed
         declared = working is not None or committed is not None
@@ -236,7 +238,7 @@ class Project:
             return
         raise ContractError(
             f"Environment {environment.name!r} is not declared in {self.contract_path}: add "
-            f"[environments.{environment.name}] (with approval = \"required\" if it is another name for a gated "
+            f'[environments.{environment.name}] (with approval = "required" if it is another name for a gated '
             "one) and commit it before planning, applying or destroying it."
         )
 
@@ -249,7 +251,9 @@ def _same_root(environment: Environment, gated: Environment) -> bool:
 
 def _with_approval(environment: Environment, gated: Environment) -> Environment:
     return replace(
-        environment, approval="required", max_plan_age=gated.max_plan_age,
+        environment,
+        approval="required",
+        max_plan_age=gated.max_plan_age,
         gated_because=f"its root or state is {gated.name}'s",
     )
 
@@ -269,8 +273,9 @@ def backend_settings(directory: Path, backend_config: Path | None) -> dict[str, 
     return settings
 
 
-def _environment(name: str, directory: Path, contract_path: Path, table: dict[str, Any],
-                 declared: bool = True) -> Environment:
+def _environment(
+    name: str, directory: Path, contract_path: Path, table: dict[str, Any], declared: bool = True
+) -> Environment:
     where = f"{contract_path}: environments.{name}"
     approval = table.get("approval", "none")
     if approval not in APPROVALS:
@@ -305,7 +310,7 @@ def parse_duration(text: str, where: str) -> timedelta:
     """A contract duration such as "30m", "24h" or "7d"; `where` names the key in errors."""
     match = _DURATION.match(text)
     if not match:
-        raise ContractError(f"{where} = {text!r}: write a duration like \"30m\", \"24h\" or \"7d\".")
+        raise ContractError(f'{where} = {text!r}: write a duration like "30m", "24h" or "7d".')
     amount, unit = match.groups()
     return timedelta(**{_DURATION_UNITS[unit]: int(amount)})
 

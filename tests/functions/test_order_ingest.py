@@ -240,6 +240,7 @@ def test_clients_and_the_key_are_made_once_per_process(aws: Aws, monkeypatch: py
     handler = load_handler()
     made: Counter[str] = Counter()
     client, resource = boto3.client, boto3.resource
+
     def counted_client(name: str, *args, **kwargs):
         made.update([name])
         return client(name, *args, **kwargs)

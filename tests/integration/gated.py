@@ -103,14 +103,14 @@ def tfvars(account: str, names: list[str]) -> str:
 
 
 def tfbackend(bucket: str, key: str) -> str:
-    return (f'bucket = "{bucket}"\nkey = "{key}"\nregion = "{REGION}"\nuse_lockfile = true\n'
-            "use_path_style = true\n")
+    return f'bucket = "{bucket}"\nkey = "{key}"\nregion = "{REGION}"\nuse_lockfile = true\nuse_path_style = true\n'
 
 
 def git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
     identity = ["-c", "user.name=Test", "-c", "user.email=test@example.invalid"]
-    result = subprocess.run(["git", *identity, *args], cwd=root, check=True, capture_output=True, text=True,
-                            timeout=60, env=env)
+    result = subprocess.run(
+        ["git", *identity, *args], cwd=root, check=True, capture_output=True, text=True, timeout=60, env=env
+    )
     return result.stdout
 
 
@@ -147,8 +147,16 @@ def make_gated(folder: Path, names: list[str] | None = None) -> Platform:
     home.mkdir()
     moto = start_moto(folder / "moto.log", account_id=PROD_ACCOUNT)
     vault_log = folder / "aws-vault-calls.log"
-    platform = Platform(root, "prod", moto, base_environment(home, bin_dir, moto, vault_log), vault_log,
-                        BUCKET, "prod/terraform.tfstate", [moto])
+    platform = Platform(
+        root,
+        "prod",
+        moto,
+        base_environment(home, bin_dir, moto, vault_log),
+        vault_log,
+        BUCKET,
+        "prod/terraform.tfstate",
+        [moto],
+    )
     s3 = platform.s3()
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
@@ -163,10 +171,12 @@ def plan(platform: Platform, *args: str, env: dict[str, str | None] | None = Non
     return gate.read(Path(manifest["manifest_path"]))
 
 
-def apply_ci(platform: Platform, saved: gate.SavedPlan, *args: str,
-             env: dict[str, str | None] | None = None) -> subprocess.CompletedProcess[str]:
-    return platform.run("apply", "prod", str(saved.plan_path), "--approve", saved.sha256[:12], *args,
-                        env={**CI, **(env or {})})
+def apply_ci(
+    platform: Platform, saved: gate.SavedPlan, *args: str, env: dict[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return platform.run(
+        "apply", "prod", str(saved.plan_path), "--approve", saved.sha256[:12], *args, env={**CI, **(env or {})}
+    )
 
 
 def resources(platform: Platform, key: str | None = None) -> dict[str, str]:
@@ -188,8 +198,7 @@ def resources(platform: Platform, key: str | None = None) -> dict[str, str]:
 def all_objects(platform: Platform, bucket: str | None = None) -> list[tuple[str, str]]:
     """Every (key, version) in the bucket: any write at all, to any key, adds one."""
     listing = platform.s3().list_object_versions(Bucket=bucket or platform.bucket)
-    return sorted((v["Key"], v["VersionId"]) for v in listing.get("Versions", [])
-                  if not v["Key"].endswith(".tflock"))
+    return sorted((v["Key"], v["VersionId"]) for v in listing.get("Versions", []) if not v["Key"].endswith(".tflock"))
 
 
 def reseal(saved: gate.SavedPlan, **changes: Any) -> None:
@@ -207,16 +216,24 @@ def one_error(result: subprocess.CompletedProcess[str]) -> str:
     return errors[0]
 
 
-def on_terminal(platform: Platform, *args: str, answers: list[tuple[bytes, bytes]],
-                at_prompt: Callable[[], None] | None = None, env: dict[str, str | None] | None = None,
-                ) -> tuple[int, str]:
+def on_terminal(
+    platform: Platform,
+    *args: str,
+    answers: list[tuple[bytes, bytes]],
+    at_prompt: Callable[[], None] | None = None,
+    env: dict[str, str | None] | None = None,
+) -> tuple[int, str]:
     """platformctl on a pseudo-terminal: for each (prompt, answer), wait for the prompt and type
     the answer; `at_prompt` runs while the first prompt waits."""
     leader, follower = os.openpty()
     child = subprocess.Popen(
         [sys.executable, "-m", "platformctl", "--no-color", *args],
-        stdin=follower, stdout=follower, stderr=follower, cwd=platform.root,
-        env=platform.environment_with(env), start_new_session=True,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=platform.root,
+        env=platform.environment_with(env),
+        start_new_session=True,
     )
     os.close(follower)
     seen = bytearray()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = r'''#!{python}
+SCRIPT = r"""#!{python}
 import http.server, json, os, signal, sys
 from pathlib import Path
 
@@ -82,7 +82,7 @@ if command == "ps":
 
 print(f"stand-in docker: unsupported command {{args}}", file=sys.stderr)
 sys.exit(2)
-'''
+"""
 
 
 @dataclass

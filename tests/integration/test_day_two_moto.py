@@ -73,8 +73,10 @@ approval = "required"
 
 
 def backend(key: str) -> str:
-    return (f'bucket = "{BUCKET}"\nkey = "{key}/terraform.tfstate"\nregion = "{REGION}"\n'
-            "use_lockfile = true\nuse_path_style = true\n")
+    return (
+        f'bucket = "{BUCKET}"\nkey = "{key}/terraform.tfstate"\nregion = "{REGION}"\n'
+        "use_lockfile = true\nuse_path_style = true\n"
+    )
 
 
 @pytest.fixture
@@ -103,8 +105,13 @@ def project(isolation: Path, moto: MotoServer, provider_mirror: Path, monkeypatc
         folder = isolation / "terraform" / "environments" / name
         (folder / f"{name}.s3.tfbackend").write_text(backend(name))
         (folder / "terraform.tfvars").write_text(f'aws_account_id = "{ACCOUNT}"\n')
-    for name, value in {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_ACCESS_KEY_ID": "test",
-                        "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}.items():
+    for name, value in {
+        "AWS_ENDPOINT_URL": moto.endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(name, value)
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
     return isolation
@@ -126,16 +133,23 @@ sys.stdin.readline()
 """
 
 
-def test_a_stale_s3_lock_is_shown_and_released(cli, project: Path, engine_on_path: engine.Engine,
-                                               tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stale_s3_lock_is_shown_and_released(
+    cli, project: Path, engine_on_path: engine.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gated = project / "terraform" / "environments" / "gated"
     assert cli("init", "gated").exit_code == 0
     assert json.loads(cli("lock", "status", "gated", "--json").stdout)["held"] is False
 
     holder = tmp_path / "hold.py"
     holder.write_text(HOLD)
-    child = subprocess.Popen([sys.executable, str(holder), *engine_on_path.argv, "apply"], cwd=gated,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+    child = subprocess.Popen(
+        [sys.executable, str(holder), *engine_on_path.argv, "apply"],
+        cwd=gated,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     try:
         assert child.stdout is not None
         terraform_pid = int(child.stdout.readline())
@@ -173,8 +187,13 @@ def test_a_stale_s3_lock_is_shown_and_released(cli, project: Path, engine_on_pat
     assert f"Released lock {lock_id} on gated" in released.stdout
     assert json.loads(cli("lock", "status", "gated", "--json").stdout)["held"] is False
     # Terraform can lock the state again.
-    plan = subprocess.run([*engine_on_path.argv, "plan", "-input=false", "-lock-timeout=0s"], cwd=gated,
-                          capture_output=True, text=True, check=False)
+    plan = subprocess.run(
+        [*engine_on_path.argv, "plan", "-input=false", "-lock-timeout=0s"],
+        cwd=gated,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert plan.returncode == 0, plan.stderr
 
 
@@ -197,7 +216,9 @@ def test_drift_behind_terraforms_back_is_reported_then_gone_after_apply(
     report = json.loads(drifted.stdout)["environments"][0]
     resources = {r["address"]: r for r in report["resources"]}
     assert resources["aws_cloudwatch_log_group.kept"] == {
-        "address": "aws_cloudwatch_log_group.kept", "action": "update", "attributes": ["retention_in_days"],
+        "address": "aws_cloudwatch_log_group.kept",
+        "action": "update",
+        "attributes": ["retention_in_days"],
     }
     assert resources["aws_cloudwatch_log_group.removed"]["action"] == "delete"
     table = cli("drift", "demo")
@@ -208,12 +229,12 @@ def test_drift_behind_terraforms_back_is_reported_then_gone_after_apply(
     every = cli("drift", "--all", "--json")
     assert every.exit_code == 2
     assert {e["environment"]: e["drift"] for e in json.loads(every.stdout)["environments"]} == {
-        "demo": True, "gated": False,
+        "demo": True,
+        "gated": False,
     }
 
     assert cli("apply", "demo", "--yes").exit_code == 0
-    assert logs.describe_log_groups(logGroupNamePrefix="/day-two/default/kept")["logGroups"][0][
-        "retentionInDays"] == 7
+    assert logs.describe_log_groups(logGroupNamePrefix="/day-two/default/kept")["logGroups"][0]["retentionInDays"] == 7
     after = cli("drift", "demo", "--json")
     assert after.exit_code == 0, after.stderr
     assert json.loads(after.stdout)["environments"][0]["resources"] == []

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
 def engine_under_test(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> EngineUnderTest:
     return engines.select(request.param, monkeypatch)
 
+
 DEMO = """\
 variable "greeting" {
   type    = string
@@ -123,7 +124,11 @@ def test_terraform_prompts_on_the_terminal(isolation: Path, engine_under_test: E
     leader, follower = os.openpty()
     child = subprocess.Popen(
         [sys.executable, "-m", "platformctl", "--no-color", "apply", "demo"],
-        stdin=follower, stdout=follower, stderr=follower, cwd=isolation, start_new_session=True,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=isolation,
+        start_new_session=True,
     )
     os.close(follower)
     seen = bytearray()

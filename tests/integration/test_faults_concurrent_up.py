@@ -61,8 +61,11 @@ def test_a_second_up_refuses_at_once_and_down_stops_the_winner(tmp_path: Path) -
     os.mkfifo(started)
     os.mkfifo(release)
     port, other_port = free_port(), free_port()
-    root = make_project(tmp_path / "repo", {"local": HELD.format(started=started, release=release)},
-                        contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n')
+    root = make_project(
+        tmp_path / "repo",
+        {"local": HELD.format(started=started, release=release)},
+        contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n',
+    )
     env = shell(tmp_path / "home")
     argv = [sys.executable, "-m", "platformctl", "--root", str(root)]
 
@@ -75,8 +78,9 @@ def test_a_second_up_refuses_at_once_and_down_stops_the_winner(tmp_path: Path) -
         record = emulator.load_record(contract.load(root))
         assert record is not None and record.pid and process.pid_alive(record.pid) and record.port == port
 
-        loser = subprocess.run([*argv, "up", "--port", str(other_port)], env=env, capture_output=True, text=True,
-                               timeout=60, check=False)
+        loser = subprocess.run(
+            [*argv, "up", "--port", str(other_port)], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
         assert loser.returncode == 1, loser.stderr[-3000:]
         (line,) = error_lines(loser)
         assert "Another platformctl process is using local" in line and "wait for it to finish" in line

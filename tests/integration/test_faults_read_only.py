@@ -62,8 +62,11 @@ def stop_emulator() -> Iterator[list[Path]]:
 
 def _project(tmp_path: Path) -> tuple[Path, int]:
     port = free_port()
-    root = make_project(tmp_path / "repo", {"local": ROOT},
-                        contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n')
+    root = make_project(
+        tmp_path / "repo",
+        {"local": ROOT},
+        contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n',
+    )
     return root, port
 
 

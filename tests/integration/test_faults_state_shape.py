@@ -43,8 +43,11 @@ def test_a_state_of_the_wrong_shape_is_one_line_and_kept(
     tmp_path: Path, cli: Callable[..., Any], command: str, text: str
 ) -> None:
     port = free_port()
-    root = make_project(tmp_path / "repo", {"local": ROOT},
-                        contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n')
+    root = make_project(
+        tmp_path / "repo",
+        {"local": ROOT},
+        contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n',
+    )
     state = root / "terraform" / "environments" / "local" / "terraform.tfstate"
     state.write_text(text)
     before = state.read_bytes()
@@ -63,8 +66,11 @@ def test_a_state_of_the_wrong_shape_is_one_line_and_kept(
 
 def test_an_empty_state_file_is_no_state(tmp_path: Path, cli: Callable[..., Any]) -> None:
     """Terraform itself treats an empty file as no state: so does status."""
-    root = make_project(tmp_path / "repo", {"local": ROOT},
-                        contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {free_port()}\n')
+    root = make_project(
+        tmp_path / "repo",
+        {"local": ROOT},
+        contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {free_port()}\n',
+    )
     (root / "terraform" / "environments" / "local" / "terraform.tfstate").write_text("")
     result = cli("--root", str(root), "--json", "status")
     assert json.loads(result.stdout)["applied"] is False

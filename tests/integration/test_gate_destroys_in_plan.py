@@ -57,11 +57,17 @@ def saved_plans(platform: Platform) -> list[Path]:
     return sorted(platform.plans.glob("*.tfplan")) if platform.plans.is_dir() else []
 
 
-@pytest.mark.parametrize(("arguments", "count"), [
-    (["--", "-destroy"], 3), (["--", REPLACE_A], 1),
-], ids=["destroy-passthrough", "replace"])
-def test_a_deleting_plan_is_not_saved_without_allow_destroy(applied: Platform, arguments: list[str],
-                                                            count: int) -> None:
+@pytest.mark.parametrize(
+    ("arguments", "count"),
+    [
+        (["--", "-destroy"], 3),
+        (["--", REPLACE_A], 1),
+    ],
+    ids=["destroy-passthrough", "replace"],
+)
+def test_a_deleting_plan_is_not_saved_without_allow_destroy(
+    applied: Platform, arguments: list[str], count: int
+) -> None:
     before, plans = all_objects(applied), saved_plans(applied)
     result = applied.run("plan", "prod", *arguments)
     message = one_error(result)
@@ -71,10 +77,18 @@ def test_a_deleting_plan_is_not_saved_without_allow_destroy(applied: Platform, a
     assert all_objects(applied) == before
 
 
-@pytest.mark.parametrize("option", [
-    "-lock=false", "-var=names=[]", "-var-file=other.tfvars", "-state-out=x.tfstate", "-out=x.tfplan", "-target",
-    "-generate-config-out=x.tf",
-])
+@pytest.mark.parametrize(
+    "option",
+    [
+        "-lock=false",
+        "-var=names=[]",
+        "-var-file=other.tfvars",
+        "-state-out=x.tfstate",
+        "-out=x.tfplan",
+        "-target",
+        "-generate-config-out=x.tf",
+    ],
+)
 def test_options_that_change_what_is_reviewed_are_refused(applied: Platform, option: str) -> None:
     before = applied.vault_calls()
     message = one_error(applied.run("plan", "prod", "--", option))
@@ -118,8 +132,9 @@ def test_ci_needs_a_separate_destroy_approval_and_a_true_manifest(applied: Platf
 def test_the_prompt_lists_every_deletion_and_wants_their_number(applied: Platform) -> None:
     saved = plan(applied, "--allow-destroy", "--", "-destroy")
     objects = all_objects(applied)
-    code, screen = on_terminal(applied, "apply", "prod", str(saved.plan_path),
-                               answers=[(NAME_PROMPT, b"prod\n"), (COUNT_PROMPT, b"2\n")])
+    code, screen = on_terminal(
+        applied, "apply", "prod", str(saved.plan_path), answers=[(NAME_PROMPT, b"prod\n"), (COUNT_PROMPT, b"2\n")]
+    )
     assert code == 1, screen
     assert f"Plan {saved.name} DELETES 3 resources of prod:" in screen
     for name in ("a", "b", "c"):
@@ -127,8 +142,9 @@ def test_the_prompt_lists_every_deletion_and_wants_their_number(applied: Platfor
     assert "Error: Typed '2', not 3 (the number of deletions): nothing was changed in prod." in screen
     assert all_objects(applied) == objects and set(resources(applied)) == {"a", "b", "c"}
 
-    code, screen = on_terminal(applied, "apply", "prod", str(saved.plan_path),
-                               answers=[(NAME_PROMPT, b"prod\n"), (COUNT_PROMPT, b"3\n")])
+    code, screen = on_terminal(
+        applied, "apply", "prod", str(saved.plan_path), answers=[(NAME_PROMPT, b"prod\n"), (COUNT_PROMPT, b"3\n")]
+    )
     assert code == 0, screen
     assert "Apply complete! Resources: 0 added, 0 changed, 3 destroyed." in screen
     assert resources(applied) == {}

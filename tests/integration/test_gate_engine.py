@@ -112,8 +112,9 @@ EDITS: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
 
 
 @pytest.mark.parametrize(("edit", "problem"), [e[1:] for e in EDITS], ids=[e[0] for e in EDITS])
-def test_a_manifest_outside_the_schema_is_one_line(planned: tuple[Platform, gate.SavedPlan, Path],
-                                                   edit: Callable[[dict[str, Any]], Any], problem: str) -> None:
+def test_a_manifest_outside_the_schema_is_one_line(
+    planned: tuple[Platform, gate.SavedPlan, Path], edit: Callable[[dict[str, Any]], Any], problem: str
+) -> None:
     platform, saved, _ = planned
     original = saved.manifest_path.read_text()
     saved.manifest_path.write_text(sealed(edit(json.loads(original))))

@@ -59,8 +59,9 @@ VARIABLES = [
 
 @pytest.mark.parametrize("command", ["apply", "plan"])
 @pytest.mark.parametrize(("variable", "value"), VARIABLES, ids=[v for v, _ in VARIABLES])
-def test_a_variable_that_changes_the_run_is_refused_by_name(planned: tuple[Platform, gate.SavedPlan, Path],
-                                                            command: str, variable: str, value: str) -> None:
+def test_a_variable_that_changes_the_run_is_refused_by_name(
+    planned: tuple[Platform, gate.SavedPlan, Path], command: str, variable: str, value: str
+) -> None:
     platform, saved, config = planned
     objects, calls = all_objects(platform), platform.vault_calls()
     env = {variable: value.replace("{folder}", str(platform.root.parent)).replace("{config}", str(config))}

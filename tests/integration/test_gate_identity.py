@@ -75,19 +75,24 @@ def test_a_renamed_gated_folder_stays_gated_by_its_committed_state(platform: Pla
     message = attempt(platform, "apply", "prod-x", "--yes")
     assert message.startswith("Environment 'prod-x' is not declared in")
     (platform.root / "platform.toml").write_text(
-        '[environments.prod-x]\nbackend_config = "prod.s3.tfbackend"\napproval = "none"\n')
+        '[environments.prod-x]\nbackend_config = "prod.s3.tfbackend"\napproval = "none"\n'
+    )
     message = attempt(platform, "apply", "prod-x", "--yes")  # HEAD's prod.s3.tfbackend names the same state
     assert message.startswith("--yes is refused for prod-x")
 
 
-@pytest.mark.parametrize("contract", [
-    CONTRACT.replace('approval = "required"', 'approval = "none"'),
-    "[platform]\n",  # the table removed
-], ids=["approval-none", "table-removed"])
+@pytest.mark.parametrize(
+    "contract",
+    [
+        CONTRACT.replace('approval = "required"', 'approval = "none"'),
+        "[platform]\n",  # the table removed
+    ],
+    ids=["approval-none", "table-removed"],
+)
 def test_an_uncommitted_contract_change_does_not_ungate(platform: Platform, contract: str) -> None:
     (platform.root / "platform.toml").write_text(contract)  # not committed
     message = attempt(platform, "apply", "prod", "--yes")
-    assert message.startswith("--yes is refused for prod (approval = \"required\" in platform.toml)")
+    assert message.startswith('--yes is refused for prod (approval = "required" in platform.toml)')
     # The gated plan sees the edit too: platform.toml is an input that differs from HEAD.
     result = platform.run("--json", "plan", "prod", env=CI)
     assert result.returncode == 2, result.stderr

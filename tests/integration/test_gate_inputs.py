@@ -53,6 +53,7 @@ def hide_with(flag: str, path: str) -> Callable[[Platform], None]:
         git(platform.root, "update-index", flag, path)
         with (platform.root / path).open("a") as handle:
             handle.write("\n# hidden edit\n")
+
     return edit
 
 
@@ -63,11 +64,17 @@ def ignored_override(platform: Platform) -> None:
 HIDDEN = [
     ("global-gitignore-override", ignored_override, f"{PROD}/zz_override.tf"),
     ("skip-worktree-tfvars", hide_with("--skip-worktree", f"{PROD}/terraform.tfvars"), f"{PROD}/terraform.tfvars"),
-    ("assume-unchanged-module", hide_with("--assume-unchanged", "terraform/modules/tag/main.tf"),
-     "terraform/modules/tag/main.tf"),
+    (
+        "assume-unchanged-module",
+        hide_with("--assume-unchanged", "terraform/modules/tag/main.tf"),
+        "terraform/modules/tag/main.tf",
+    ),
     # The package built from it changes too (rebuilt before the check).
-    ("assume-unchanged-function", hide_with("--assume-unchanged", "functions/hello/handler.py"),
-     "build/lambda/hello.zip, functions/hello/handler.py"),
+    (
+        "assume-unchanged-function",
+        hide_with("--assume-unchanged", "functions/hello/handler.py"),
+        "build/lambda/hello.zip, functions/hello/handler.py",
+    ),
 ]
 
 
@@ -80,8 +87,9 @@ def restore(platform: Platform) -> None:
 
 
 @pytest.mark.parametrize(("hide", "path"), [h[1:] for h in HIDDEN], ids=[h[0] for h in HIDDEN])
-def test_a_hidden_change_after_plan_is_refused(planned: tuple[Platform, gate.SavedPlan],
-                                               hide: Callable[[Platform], None], path: str) -> None:
+def test_a_hidden_change_after_plan_is_refused(
+    planned: tuple[Platform, gate.SavedPlan], hide: Callable[[Platform], None], path: str
+) -> None:
     platform, saved = planned
     objects, calls = all_objects(platform), platform.vault_calls()
     try:

@@ -58,8 +58,13 @@ def prod_and_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Pla
     try:
         import boto3
 
-        boto3.client("s3", region_name="us-east-1", endpoint_url=dev_moto.endpoint, aws_access_key_id="test",
-                     aws_secret_access_key="test").create_bucket(Bucket=DEV_BUCKET)
+        boto3.client(
+            "s3",
+            region_name="us-east-1",
+            endpoint_url=dev_moto.endpoint,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        ).create_bucket(Bucket=DEV_BUCKET)
         # The same bucket name where prod's credentials reach, so a write there would succeed.
         platform.s3().create_bucket(Bucket=DEV_BUCKET)
         dev_plan = folder / "dev.tfplan"

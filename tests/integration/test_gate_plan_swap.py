@@ -24,8 +24,10 @@ from platformctl.release import gate
 pytestmark = pytest.mark.integration
 
 # A second process replaces the plan file (a new inode under the same name), as an attacker would.
-SWAP = ("import os, shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2] + '.new'); "
-        "os.replace(sys.argv[2] + '.new', sys.argv[2])")
+SWAP = (
+    "import os, shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2] + '.new'); "
+    "os.replace(sys.argv[2] + '.new', sys.argv[2])"
+)
 
 # Wraps the stand-in aws-vault: on its first call, swaps the plan file (as if a second process
 # did it while aws-vault waited for an MFA code), then goes on to the stand-in.
@@ -57,13 +59,20 @@ def swap(source: Path, target: Path) -> None:
     subprocess.run([sys.executable, "-c", SWAP, str(source), str(target)], check=True, timeout=30)
 
 
-def test_a_swap_at_the_prompt_does_not_reach_state(two_plans: tuple[Platform, gate.SavedPlan, gate.SavedPlan],
-                                                   tmp_path: Path) -> None:
+def test_a_swap_at_the_prompt_does_not_reach_state(
+    two_plans: tuple[Platform, gate.SavedPlan, gate.SavedPlan], tmp_path: Path
+) -> None:
     platform, reviewed, other = two_plans
     other_bytes = tmp_path / "other.tfplan"
     other_bytes.write_bytes(other.plan_path.read_bytes())
-    code, screen = on_terminal(platform, "apply", "prod", str(reviewed.plan_path), answers=[(NAME_PROMPT, b"prod\n")],
-                               at_prompt=lambda: swap(other_bytes, reviewed.plan_path))
+    code, screen = on_terminal(
+        platform,
+        "apply",
+        "prod",
+        str(reviewed.plan_path),
+        answers=[(NAME_PROMPT, b"prod\n")],
+        at_prompt=lambda: swap(other_bytes, reviewed.plan_path),
+    )
     assert reviewed.plan_path.read_bytes() == other_bytes.read_bytes()  # the swap happened
     assert code == 0, screen
     assert "Apply complete! Resources: 2 added, 0 changed, 0 destroyed." in screen
@@ -71,7 +80,8 @@ def test_a_swap_at_the_prompt_does_not_reach_state(two_plans: tuple[Platform, ga
 
 
 def test_a_swap_while_aws_vault_waits_does_not_reach_state(
-        two_plans: tuple[Platform, gate.SavedPlan, gate.SavedPlan], tmp_path: Path) -> None:
+    two_plans: tuple[Platform, gate.SavedPlan, gate.SavedPlan], tmp_path: Path
+) -> None:
     platform, reviewed, other = two_plans
     wrapper = tmp_path / "wrapper-bin"
     wrapper.mkdir()
@@ -82,12 +92,22 @@ def test_a_swap_while_aws_vault_waits_does_not_reach_state(
     other_bytes = tmp_path / "other.tfplan"
     other_bytes.write_bytes(other.plan_path.read_bytes())
     before = len(platform.vault_calls())
-    result = platform.run("apply", "prod", str(reviewed.plan_path), "--approve", reviewed.sha256[:12], env={
-        "PATH": f"{wrapper}{os.pathsep}{platform.env['PATH']}", "SWAP_MARKER": str(marker),
-        "SWAP_PYTHON": sys.executable, "SWAP_CODE": SWAP, "SWAP_FROM": str(other_bytes),
-        "SWAP_TO": str(reviewed.plan_path),
-        "STAND_IN_VAULT": str(Path(platform.env["PATH"].split(os.pathsep)[0]) / "aws-vault"),
-    })
+    result = platform.run(
+        "apply",
+        "prod",
+        str(reviewed.plan_path),
+        "--approve",
+        reviewed.sha256[:12],
+        env={
+            "PATH": f"{wrapper}{os.pathsep}{platform.env['PATH']}",
+            "SWAP_MARKER": str(marker),
+            "SWAP_PYTHON": sys.executable,
+            "SWAP_CODE": SWAP,
+            "SWAP_FROM": str(other_bytes),
+            "SWAP_TO": str(reviewed.plan_path),
+            "STAND_IN_VAULT": str(Path(platform.env["PATH"].split(os.pathsep)[0]) / "aws-vault"),
+        },
+    )
     assert not marker.exists() and reviewed.plan_path.read_bytes() == other_bytes.read_bytes()  # swapped
     calls = platform.vault_calls()[before:]
     assert "-m platformctl.aws.account" in calls[0]  # the swap came while the STS probe's aws-vault ran
@@ -96,7 +116,8 @@ def test_a_swap_while_aws_vault_waits_does_not_reach_state(
 
 
 def test_a_symlinked_or_hard_linked_plan_file_is_refused(
-        two_plans: tuple[Platform, gate.SavedPlan, gate.SavedPlan], tmp_path: Path) -> None:
+    two_plans: tuple[Platform, gate.SavedPlan, gate.SavedPlan], tmp_path: Path
+) -> None:
     platform, reviewed, other = two_plans
     other.plan_path.unlink()
     other.manifest_path.unlink()  # the reviewed plan is the newest: `apply prod` picks it

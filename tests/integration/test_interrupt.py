@@ -52,7 +52,11 @@ def start_apply(project: Path) -> tuple[subprocess.Popen[str], Path]:
     root = project / "terraform" / "environments" / "demo"
     child = subprocess.Popen(
         [sys.executable, "-m", "platformctl", "--no-color", "apply", "demo", "--yes"],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
         preexec_fn=_as_a_terminal_job,
     )
     marker = root / "started"

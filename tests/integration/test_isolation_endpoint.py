@@ -80,17 +80,31 @@ def env_dir(root: Path) -> Path:
 
 def shell(home: Path) -> dict[str, str]:
     """The caller's environment without AWS_*, PLATFORMCTL_*, TF_*; the machine's mirror and cache."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in ("CI", "NO_COLOR")}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in ("CI", "NO_COLOR")
+    }
     home.mkdir(parents=True, exist_ok=True)
-    env.update(HOME=str(home), XDG_CACHE_HOME=str(TEST_CACHE), PLATFORMCTL_PROVIDER_MIRROR=MIRROR,
-               TF_IN_AUTOMATION="1", COLUMNS="1000")
+    env.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(TEST_CACHE),
+        PLATFORMCTL_PROVIDER_MIRROR=MIRROR,
+        TF_IN_AUTOMATION="1",
+        COLUMNS="1000",
+    )
     return env
 
 
 def platformctl(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "platformctl", "--root", str(root), *args],
-                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "platformctl", "--root", str(root), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -100,8 +114,13 @@ def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
 def buckets(server: MotoServer) -> set[str]:
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
-                      aws_access_key_id="test", aws_secret_access_key="test")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     return {b["Name"] for b in s3.list_buckets()["Buckets"]}
 
 
@@ -203,7 +222,11 @@ def test_a_saved_plan_made_for_another_endpoint_is_refused(
             pytest.skip("needs terraform on PATH to make a plan by hand")
         made = subprocess.run(
             [terraform, "plan", "-input=false", f"-var=emulator_endpoint={other.endpoint}", f"-out={plan}"],
-            cwd=env_dir(root), capture_output=True, text=True, timeout=300, check=False,
+            cwd=env_dir(root),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
             env=env | {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "CHECKPOINT_DISABLE": "1"},
         )
         assert made.returncode == 0, made.stderr[-3000:]
@@ -256,16 +279,21 @@ def _root_with(tmp_path: Path, main_tf: str, files: dict[str, str] | None = None
 
 SIDE_DOORS: dict[str, tuple[Callable[[str], tuple[str, dict[str, str]]], str]] = {
     "a second provider alias without endpoints": (
-        lambda url: (VARIABLE + ALIAS + BUCKET + ALIAS_USER, {}), "(alias real) in",
+        lambda url: (VARIABLE + ALIAS + BUCKET + ALIAS_USER, {}),
+        "(alias real) in",
     ),
     "a module with its own provider": (
-        lambda url: (VARIABLE + PROVIDER + BUCKET + MODULE_CALL,
-                     {"terraform/modules/m/main.tf": provider_to(url, "s3")}),
+        lambda url: (
+            VARIABLE + PROVIDER + BUCKET + MODULE_CALL,
+            {"terraform/modules/m/main.tf": provider_to(url, "s3")},
+        ),
         'declares its own provider "aws"',
     ),
     "an endpoint from another variable": (
-        lambda url: (OTHER_VARIABLE + PROVIDER.replace("s3  = var.emulator_endpoint", "s3  = var.s3_endpoint")
-                     + BUCKET, {"terraform/environments/local/terraform.tfvars": f's3_endpoint = "{url}"\n'}),
+        lambda url: (
+            OTHER_VARIABLE + PROVIDER.replace("s3  = var.emulator_endpoint", "s3  = var.s3_endpoint") + BUCKET,
+            {"terraform/environments/local/terraform.tfvars": f's3_endpoint = "{url}"\n'},
+        ),
         "points s3 = ${var.s3_endpoint} away from the emulator",
     ),
     "a foreign literal": (
@@ -273,24 +301,37 @@ SIDE_DOORS: dict[str, tuple[Callable[[str], tuple[str, dict[str, str]]], str]] =
         "away from the emulator",
     ),
     "a loopback-looking URL with a user part": (
-        lambda url: (VARIABLE + PROVIDER.replace("s3  = var.emulator_endpoint",
-                                                 f's3  = "http://127.0.0.1@{url.split("//")[1]}"') + BUCKET, {}),
+        lambda url: (
+            VARIABLE
+            + PROVIDER.replace("s3  = var.emulator_endpoint", f's3  = "http://127.0.0.1@{url.split("//")[1]}"')
+            + BUCKET,
+            {},
+        ),
         "away from the emulator",
     ),
     "an override file": (
-        lambda url: (VARIABLE + PROVIDER + BUCKET, {
-            "terraform/environments/local/evil_override.tf": provider_to(url, "iam", "s3", "sts")}),
+        lambda url: (
+            VARIABLE + PROVIDER + BUCKET,
+            {"terraform/environments/local/evil_override.tf": provider_to(url, "iam", "s3", "sts")},
+        ),
         "away from the emulator",
     ),
     "JSON configuration": (
-        lambda url: (VARIABLE + PROVIDER + BUCKET, {
-            "terraform/environments/local/evil.tf.json":
-                json.dumps({"provider": {"aws": {"alias": "j", "endpoints": {"s3": url}}}})}),
+        lambda url: (
+            VARIABLE + PROVIDER + BUCKET,
+            {
+                "terraform/environments/local/evil.tf.json": json.dumps(
+                    {"provider": {"aws": {"alias": "j", "endpoints": {"s3": url}}}}
+                )
+            },
+        ),
         "is JSON configuration",
     ),
     "a provider-level proxy": (
-        lambda url: (VARIABLE + PROVIDER.replace("max_retries                 = 1",
-                                                 f'https_proxy = "{url}"') + BUCKET, {}),
+        lambda url: (
+            VARIABLE + PROVIDER.replace("max_retries                 = 1", f'https_proxy = "{url}"') + BUCKET,
+            {},
+        ),
         "sets https_proxy",
     ),
     "a profile of ~/.aws/config": (
@@ -328,8 +369,10 @@ def test_terraform_itself_cannot_leave_the_machine(
     """Below the guard: even with the pin removed and the endpoint pointed at a host by name,
     an emulated Terraform run's calls go to the proxy that leads nowhere."""
     if foreign.host.startswith("127."):
-        pytest.skip("needs a host name that /etc/hosts maps to loopback (Go never proxies a loopback IP): "
-                    "add one, e.g. `127.0.0.1 $(hostname)`")
+        pytest.skip(
+            "needs a host name that /etc/hosts maps to loopback (Go never proxies a loopback IP): "
+            "add one, e.g. `127.0.0.1 $(hostname)`"
+        )
     from platformctl.context import Context, Options
 
     root = tiny_root(tmp_path / "repo", moto_server.port)
@@ -354,10 +397,15 @@ def test_a_fetched_module_with_its_own_provider_is_refused_before_the_plan(
         pytest.skip("needs git on PATH to serve a module from a git source")
     module = tmp_path / "module-repo"
     module.mkdir()
-    (module / "main.tf").write_text(provider_to(foreign.url, "iam", "s3", "sts")
-                                    + 'resource "aws_s3_bucket" "this" {\n  bucket = "from-the-module"\n}\n')
-    for args in (["init", "-q"], ["add", "main.tf"],
-                 ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "module"]):
+    (module / "main.tf").write_text(
+        provider_to(foreign.url, "iam", "s3", "sts")
+        + 'resource "aws_s3_bucket" "this" {\n  bucket = "from-the-module"\n}\n'
+    )
+    for args in (
+        ["init", "-q"],
+        ["add", "main.tf"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "module"],
+    ):
         subprocess.run([git, *args], cwd=module, check=True, capture_output=True)
     call = f'module "fetched" {{\n  source = "git::file://{module}"\n}}\n'
     root = tiny_root(tmp_path / "repo", moto_server.port, VARIABLE + PROVIDER + BUCKET + call)

@@ -50,21 +50,38 @@ def hostile_shell(home: Path, foreign: str) -> dict[str, str]:
     )
     (aws / "credentials").write_text("[default]\naws_access_key_id = AKIAREALREALREAL\naws_secret_access_key = real\n")
     return {
-        "AWS_PROFILE": "production-admin", "AWS_DEFAULT_PROFILE": "production-admin",
-        "AWS_ACCESS_KEY": "AKIALEGACYLEGACY", "AWS_SECRET_KEY": "legacy-secret",
-        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "real-secret",
-        "AWS_SESSION_TOKEN": "real-session", "AWS_SECURITY_TOKEN": "real-session",
-        "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "ap-south-1",
+        "AWS_PROFILE": "production-admin",
+        "AWS_DEFAULT_PROFILE": "production-admin",
+        "AWS_ACCESS_KEY": "AKIALEGACYLEGACY",
+        "AWS_SECRET_KEY": "legacy-secret",
+        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "real-secret",
+        "AWS_SESSION_TOKEN": "real-session",
+        "AWS_SECURITY_TOKEN": "real-session",
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "ap-south-1",
         "AWS_CA_BUNDLE": str(home / "no-such-bundle.pem"),  # a provider that reads it fails to start
-        "AWS_ENDPOINT_URL": foreign, "AWS_ENDPOINT_URL_STS": foreign, "AWS_ENDPOINT_URL_S3": foreign,
-        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false", "AWS_SDK_LOAD_CONFIG": "1",
-        "AWS_STS_REGIONAL_ENDPOINTS": "legacy", "AWS_USE_FIPS_ENDPOINT": "true", "AWS_USE_DUALSTACK_ENDPOINT": "true",
-        "AWS_EC2_METADATA_SERVICE_ENDPOINT": foreign, "AWS_EC2_METADATA_DISABLED": "false",
-        "AWS_METADATA_SERVICE_TIMEOUT": "30", "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "5",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{foreign}/creds", "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
+        "AWS_ENDPOINT_URL": foreign,
+        "AWS_ENDPOINT_URL_STS": foreign,
+        "AWS_ENDPOINT_URL_S3": foreign,
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
+        "AWS_SDK_LOAD_CONFIG": "1",
+        "AWS_STS_REGIONAL_ENDPOINTS": "legacy",
+        "AWS_USE_FIPS_ENDPOINT": "true",
+        "AWS_USE_DUALSTACK_ENDPOINT": "true",
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT": foreign,
+        "AWS_EC2_METADATA_DISABLED": "false",
+        "AWS_METADATA_SERVICE_TIMEOUT": "30",
+        "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "5",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{foreign}/creds",
+        "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/x",
         "AWS_WEB_IDENTITY_TOKEN_FILE": str(home / "token"),
-        "HTTP_PROXY": foreign, "HTTPS_PROXY": foreign, "ALL_PROXY": foreign,
-        "http_proxy": foreign, "https_proxy": foreign, "all_proxy": foreign,
+        "HTTP_PROXY": foreign,
+        "HTTPS_PROXY": foreign,
+        "ALL_PROXY": foreign,
+        "http_proxy": foreign,
+        "https_proxy": foreign,
+        "all_proxy": foreign,
         "TF_CLI_ARGS": "-lock=false",
     }
 
@@ -89,8 +106,11 @@ def test_up_status_and_down_run_clean_whatever_the_shell_holds(
     tmp_path: Path, provider_mirror: Path, foreign: Foreign, stop_emulator: list[Path]
 ) -> None:
     port = free_port()
-    root = make_project(tmp_path / "repo", {"local": VERSIONS + VARIABLE + PROVIDER + BUCKET + ENV_DUMP},
-                        contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n')
+    root = make_project(
+        tmp_path / "repo",
+        {"local": VERSIONS + VARIABLE + PROVIDER + BUCKET + ENV_DUMP},
+        contract=f'[environments.local]\nemulator = "moto"\nemulator_port = {port}\n',
+    )
     stop_emulator.append(root)
     env = shell(tmp_path / "home") | hostile_shell(tmp_path / "home", foreign.url)
     env.pop("CHECKPOINT_DISABLE", None)
@@ -105,13 +125,20 @@ def test_up_status_and_down_run_clean_whatever_the_shell_holds(
 
     assert foreign.requests == [], f"calls left for the foreign address or the shell's proxy: {foreign.requests}"
 
-    seen = dict(line.split("=", 1) for line in
-                (root / "terraform/environments/local/terraform-env.txt").read_text().splitlines() if "=" in line)
+    seen = dict(
+        line.split("=", 1)
+        for line in (root / "terraform/environments/local/terraform-env.txt").read_text().splitlines()
+        if "=" in line
+    )
     aws = {name: value for name, value in seen.items() if name.upper().startswith("AWS_")}
     assert aws == {
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
     }, "only the variables platformctl sets may reach Terraform"
     assert seen.get("CHECKPOINT_DISABLE") == "1"
     assert "TF_CLI_ARGS" not in seen
@@ -155,8 +182,9 @@ def test_no_terraform_run_phones_home(tmp_path: Path, foreign: Foreign, cli: Any
     assert foreign.requests == [], f"Terraform phoned home: {foreign.requests}"
 
 
-def test_probes_never_go_through_the_shells_proxy(foreign: Foreign, monkeypatch: pytest.MonkeyPatch,
-                                                  moto_server: Any) -> None:
+def test_probes_never_go_through_the_shells_proxy(
+    foreign: Foreign, monkeypatch: pytest.MonkeyPatch, moto_server: Any
+) -> None:
     """urllib sends even 127.0.0.1 to HTTP_PROXY unless told otherwise."""
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.setenv(name, foreign.url)
@@ -169,9 +197,16 @@ def test_probes_never_go_through_the_shells_proxy(foreign: Foreign, monkeypatch:
 def test_a_refusal_names_nothing_secret(tmp_path: Path, cli: Any, foreign: Foreign) -> None:
     """A root the guard refuses, with real-looking credentials in the shell: the one line says
     what to fix and carries none of them."""
-    root = make_project(tmp_path / "repo", {"local": VERSIONS + VARIABLE + PROVIDER.replace(
-        "sts = var.emulator_endpoint", f'sts = "{foreign.url}"') + BUCKET},
-        contract='[environments.local]\nemulator = "moto"\n')
+    root = make_project(
+        tmp_path / "repo",
+        {
+            "local": VERSIONS
+            + VARIABLE
+            + PROVIDER.replace("sts = var.emulator_endpoint", f'sts = "{foreign.url}"')
+            + BUCKET
+        },
+        contract='[environments.local]\nemulator = "moto"\n',
+    )
     result = cli("--root", str(root), "up", env={"AWS_SECRET_ACCESS_KEY": "real-secret", "COLUMNS": "1000"})
     assert result.exit_code == 1 and "away from the emulator" in result.output
     assert "real-secret" not in result.output

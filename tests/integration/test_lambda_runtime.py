@@ -102,12 +102,25 @@ def aws(server: Server) -> Iterator[Callable[[str], Any]]:
     yield server.client
 
 
-def make_function(aws: Callable[[str], Any], name: str, handler: str, *, timeout: int = 5,
-                  runtime: str = "python3.12", variables: dict[str, str] | None = None) -> str:
+def make_function(
+    aws: Callable[[str], Any],
+    name: str,
+    handler: str,
+    *,
+    timeout: int = 5,
+    runtime: str = "python3.12",
+    variables: dict[str, str] | None = None,
+) -> str:
     role = aws("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     aws("lambda").create_function(
-        FunctionName=name, Runtime=runtime, Role=role, Handler=handler, Code={"ZipFile": handlers_zip()},
-        Timeout=timeout, MemorySize=256, Environment={"Variables": variables or {}},
+        FunctionName=name,
+        Runtime=runtime,
+        Role=role,
+        Handler=handler,
+        Code={"ZipFile": handlers_zip()},
+        Timeout=timeout,
+        MemorySize=256,
+        Environment={"Variables": variables or {}},
     )
     return role
 
@@ -131,7 +144,11 @@ def test_invoke_runs_the_handler_with_its_environment_context_and_role(aws: Call
     result = json.loads(answer["Payload"].read())
     assert result["event"] == {"n": 7}
     assert (result["function_name"], result["memory"], result["colour"], result["region"]) == (
-        "echo", "256", "teal", REGION)
+        "echo",
+        "256",
+        "teal",
+        REGION,
+    )
     assert result["arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:echo"
     assert 0 < result["remaining_ms"] <= 5000
     assert result["endpoint"].startswith("http://127.0.0.1:")
@@ -142,13 +159,15 @@ def test_invoke_runs_the_handler_with_its_environment_context_and_role(aws: Call
 
     messages = log_messages(aws, "echo")
     assert "printed line" in messages
-    assert any(m.startswith("[INFO]") and m.rstrip().endswith("logged line 7") and result["request_id"] in m
-               for m in messages)
+    assert any(
+        m.startswith("[INFO]") and m.rstrip().endswith("logged line 7") and result["request_id"] in m for m in messages
+    )
     assert [m.split(" ")[0] for m in messages if m.startswith(("START", "END", "REPORT"))] == ["START", "END", "REPORT"]
 
 
-def test_after_a_reset_the_function_gets_a_session_the_new_state_knows(aws: Callable[[str], Any],
-                                                                       server: Server) -> None:
+def test_after_a_reset_the_function_gets_a_session_the_new_state_knows(
+    aws: Callable[[str], Any], server: Server
+) -> None:
     for _ in range(2):
         server.reset()
         make_function(aws, "echo", "handlers.echo")
@@ -210,13 +229,17 @@ def test_a_handler_past_its_timeout_is_killed_and_reported_as_lambda_does(aws: C
     assert any("Task timed out after 1.00 seconds" in m for m in messages)
 
 
-@pytest.mark.parametrize(("handler", "error_type", "message"), [
-    ("missing.handler", "Runtime.ImportModuleError", "Unable to import module 'missing'"),
-    ("handlers.nowhere", "Runtime.HandlerNotFound", "Handler 'nowhere' missing on module 'handlers'"),
-    ("nodot", "Runtime.MalformedHandlerName", "Bad handler 'nodot'"),
-])
-def test_a_missing_handler_gets_lambdas_runtime_error(aws: Callable[[str], Any], handler: str, error_type: str,
-                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("handler", "error_type", "message"),
+    [
+        ("missing.handler", "Runtime.ImportModuleError", "Unable to import module 'missing'"),
+        ("handlers.nowhere", "Runtime.HandlerNotFound", "Handler 'nowhere' missing on module 'handlers'"),
+        ("nodot", "Runtime.MalformedHandlerName", "Bad handler 'nodot'"),
+    ],
+)
+def test_a_missing_handler_gets_lambdas_runtime_error(
+    aws: Callable[[str], Any], handler: str, error_type: str, message: str
+) -> None:
     make_function(aws, "broken", handler)
     answer = aws("lambda").invoke(FunctionName="broken", Payload=b"{}")
     assert answer["FunctionError"] == "Unhandled"
@@ -247,8 +270,9 @@ def test_an_event_invoke_returns_at_once_and_the_code_still_runs(aws: Callable[[
 # --- Kinesis event source mappings -------------------------------------------------------------
 
 
-def stream_with_mapping(aws: Callable[[str], Any], *, handler: str = "handlers.store",
-                        **mapping: Any) -> dict[str, str]:
+def stream_with_mapping(
+    aws: Callable[[str], Any], *, handler: str = "handlers.store", **mapping: Any
+) -> dict[str, str]:
     aws("s3").create_bucket(Bucket="landing")
     make_function(aws, "consumer", handler, variables={"BUCKET": "landing"})
     kinesis = aws("kinesis")
@@ -257,16 +281,23 @@ def stream_with_mapping(aws: Callable[[str], Any], *, handler: str = "handlers.s
     sqs = aws("sqs")
     queue = sqs.create_queue(QueueName="failures")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    settings = {"StartingPosition": "TRIM_HORIZON", "BatchSize": 10, "MaximumBatchingWindowInSeconds": 0,
-                "DestinationConfig": {"OnFailure": {"Destination": queue_arn}}, **mapping}
-    uuid = aws("lambda").create_event_source_mapping(FunctionName="consumer", EventSourceArn=stream_arn,
-                                                     **settings)["UUID"]
+    settings = {
+        "StartingPosition": "TRIM_HORIZON",
+        "BatchSize": 10,
+        "MaximumBatchingWindowInSeconds": 0,
+        "DestinationConfig": {"OnFailure": {"Destination": queue_arn}},
+        **mapping,
+    }
+    uuid = aws("lambda").create_event_source_mapping(FunctionName="consumer", EventSourceArn=stream_arn, **settings)[
+        "UUID"
+    ]
     return {"stream_arn": stream_arn, "queue": queue, "uuid": uuid}
 
 
 def put(aws: Callable[[str], Any], *payloads: str) -> list[str]:
-    answer = aws("kinesis").put_records(StreamName="orders", Records=[
-        {"Data": payload.encode(), "PartitionKey": "p"} for payload in payloads])
+    answer = aws("kinesis").put_records(
+        StreamName="orders", Records=[{"Data": payload.encode(), "PartitionKey": "p"} for payload in payloads]
+    )
     return [record["SequenceNumber"] for record in answer["Records"]]
 
 
@@ -282,8 +313,10 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30) -> Any:
 
 def stored(aws: Callable[[str], Any]) -> dict[str, dict[str, Any]]:
     s3 = aws("s3")
-    return {item["Key"]: json.loads(s3.get_object(Bucket="landing", Key=item["Key"])["Body"].read())
-            for item in s3.list_objects_v2(Bucket="landing").get("Contents", [])}
+    return {
+        item["Key"]: json.loads(s3.get_object(Bucket="landing", Key=item["Key"])["Body"].read())
+        for item in s3.list_objects_v2(Bucket="landing").get("Contents", [])
+    }
 
 
 def failure_records(aws: Callable[[str], Any], queue: str) -> list[dict[str, Any]]:
@@ -339,14 +372,20 @@ def test_an_at_timestamp_mapping_starts_at_its_time(aws: Callable[[str], Any]) -
     time.sleep(0.05)  # puts the two records on either side of the timestamp; nothing is awaited
     put(aws, "new")
     arn = kinesis.describe_stream_summary(StreamName="orders")["StreamDescriptionSummary"]["StreamARN"]
-    aws("lambda").create_event_source_mapping(FunctionName="consumer", EventSourceArn=arn, BatchSize=10,
-                                              StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=stamp)
+    aws("lambda").create_event_source_mapping(
+        FunctionName="consumer",
+        EventSourceArn=arn,
+        BatchSize=10,
+        StartingPosition="AT_TIMESTAMP",
+        StartingPositionTimestamp=stamp,
+    )
     found = wait_for(lambda: stored(aws))
     assert [item["data"] for item in found.values()] == ["new"]
 
 
 def test_a_partial_batch_failure_retries_from_the_first_failed_record_then_goes_to_the_queue(
-        aws: Callable[[str], Any]) -> None:
+    aws: Callable[[str], Any],
+) -> None:
     made = stream_with_mapping(aws, FunctionResponseTypes=["ReportBatchItemFailures"], MaximumRetryAttempts=1)
     sequences = put(aws, "order-0", "order-1", "bad-2", "order-3")
     records = wait_for(lambda: failure_records(aws, made["queue"]))
@@ -354,7 +393,10 @@ def test_a_partial_batch_failure_retries_from_the_first_failed_record_then_goes_
     record = records[0]
     info = record["KinesisBatchInfo"]
     assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (
-        sequences[2], sequences[3], 2)
+        sequences[2],
+        sequences[3],
+        2,
+    )
     assert info["shardId"] == "shardId-000000000000" and info["streamArn"] == made["stream_arn"]
     assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert record["requestContext"]["approximateInvokeCount"] == 2
@@ -365,10 +407,8 @@ def test_a_partial_batch_failure_retries_from_the_first_failed_record_then_goes_
     assert set(found) == {sequences[0], sequences[1], sequences[3]}
 
 
-def test_a_raising_function_is_retried_bisected_then_sent_to_the_on_failure_queue(
-        aws: Callable[[str], Any]) -> None:
-    made = stream_with_mapping(aws, handler="handlers.fail", MaximumRetryAttempts=1,
-                               BisectBatchOnFunctionError=True)
+def test_a_raising_function_is_retried_bisected_then_sent_to_the_on_failure_queue(aws: Callable[[str], Any]) -> None:
+    made = stream_with_mapping(aws, handler="handlers.fail", MaximumRetryAttempts=1, BisectBatchOnFunctionError=True)
     sequences = put(aws, "order-0", "order-1")
     records: list[dict[str, Any]] = []
     wait_for(lambda: records.extend(failure_records(aws, made["queue"])) or len(records) == 2)
@@ -380,16 +420,16 @@ def test_a_raising_function_is_retried_bisected_then_sent_to_the_on_failure_queu
     assert len(reports) == 5
 
 
-def test_a_latest_mapping_skips_what_was_on_the_stream_before_it(aws: Callable[[str], Any],
-                                                                  server: Server) -> None:
+def test_a_latest_mapping_skips_what_was_on_the_stream_before_it(aws: Callable[[str], Any], server: Server) -> None:
     aws("s3").create_bucket(Bucket="landing")
     make_function(aws, "consumer", "handlers.store", variables={"BUCKET": "landing"})
     kinesis = aws("kinesis")
     kinesis.create_stream(StreamName="orders", ShardCount=1)
     put(aws, "before")
     arn = kinesis.describe_stream_summary(StreamName="orders")["StreamDescriptionSummary"]["StreamARN"]
-    uuid = aws("lambda").create_event_source_mapping(FunctionName="consumer", EventSourceArn=arn,
-                                                     StartingPosition="LATEST", BatchSize=10)["UUID"]
+    uuid = aws("lambda").create_event_source_mapping(
+        FunctionName="consumer", EventSourceArn=arn, StartingPosition="LATEST", BatchSize=10
+    )["UUID"]
     # The mapping is polling once each shard's worker holds its starting position.
     wait_for(lambda: mapping_state(server.endpoint, uuid)["polling"])
     put(aws, "after")

@@ -32,8 +32,9 @@ def repo(tmp_path: Path) -> Path:
     return make_project(tmp_path / "repo", {"local": 'resource "terraform_data" "x" {}\n'}, contract=CONTRACT)
 
 
-def test_localstack_runs_the_pinned_image_with_the_token_passed_by_name(tmp_path: Path, cli,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_localstack_runs_the_pinned_image_with_the_token_passed_by_name(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     docker = standin_docker.install(tmp_path, monkeypatch)
     monkeypatch.setenv("LOCALSTACK_AUTH_TOKEN", TOKEN)
     root = repo(tmp_path)
@@ -56,7 +57,10 @@ def test_localstack_runs_the_pinned_image_with_the_token_passed_by_name(tmp_path
     record = emulator.load_record(contract.load(root))
     assert record is not None
     assert (record.kind, record.endpoint, record.container_name) == (
-        "localstack", f"http://127.0.0.1:{port}", f"platformctl-localstack-{port}")
+        "localstack",
+        f"http://127.0.0.1:{port}",
+        f"platformctl-localstack-{port}",
+    )
     health = json.loads(urllib.request.urlopen(f"{record.endpoint}/_localstack/health", timeout=5).read())
     assert "services" in health
 
@@ -78,8 +82,9 @@ def test_localstack_runs_the_pinned_image_with_the_token_passed_by_name(tmp_path
             assert TOKEN not in path.read_text(errors="replace"), path
 
 
-def test_a_licence_refusal_is_one_line_naming_the_token_and_moto(tmp_path: Path, cli,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_licence_refusal_is_one_line_naming_the_token_and_moto(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Mode "licence": the container prints LocalStack's refusal and exits 55, as `latest`
     # does without a token since 2026-03.
     standin_docker.install(tmp_path, monkeypatch, mode="licence")
@@ -101,8 +106,9 @@ def _docker_engine_answers() -> bool:
 
 
 @pytest.mark.docker
-@pytest.mark.skipif(not _docker_engine_answers(),
-                    reason="needs a running Docker engine (docker info): start Docker to run it")
+@pytest.mark.skipif(
+    not _docker_engine_answers(), reason="needs a running Docker engine (docker info): start Docker to run it"
+)
 def test_real_localstack_starts_answers_and_stops(tmp_path: Path, cli) -> None:
     import boto3
 
@@ -111,8 +117,13 @@ def test_real_localstack_starts_answers_and_stops(tmp_path: Path, cli) -> None:
     started = cli("--root", str(root), "emulator", "start", "--emulator", "localstack", "--port", str(port))
     try:
         assert started.exit_code == 0, started.output
-        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         s3.create_bucket(Bucket="platformctl-localstack-check")
         assert "platformctl-localstack-check" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     finally:

@@ -33,8 +33,14 @@ def test_two_concurrent_inits_on_one_cache_both_succeed(tmp_path: Path, provider
     roots = [make_project(tmp_path / f"repo{i}", {"demo": ROOT}) for i in (1, 2)]
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_home), "PLATFORMCTL_PROVIDER_MIRROR": str(provider_mirror)}
     children = [
-        subprocess.Popen([sys.executable, "-m", "platformctl", "--no-color", "init", "demo"], cwd=root, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "platformctl", "--no-color", "init", "demo"],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for root in roots
     ]
     outputs = [child.communicate(timeout=600)[0] for child in children]
@@ -44,13 +50,17 @@ def test_two_concurrent_inits_on_one_cache_both_succeed(tmp_path: Path, provider
     assert list(cache.glob("registry.terraform.io/hashicorp/aws/*/*")), "the provider is in the shared cache"
     assert (cache.parent / "plugin-cache.lock").exists()
     for root in roots:
-        installed = list((root / "terraform/environments/demo/.terraform/providers").glob(
-            "registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws*"))
+        installed = list(
+            (root / "terraform/environments/demo/.terraform/providers").glob(
+                "registry.terraform.io/hashicorp/aws/*/*/terraform-provider-aws*"
+            )
+        )
         assert installed, f"{root}: no provider installed"
 
 
-def test_an_init_waits_for_the_cache_then_names_it(cli, isolation: Path, provider_mirror: Path,
-                                                  monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_an_init_waits_for_the_cache_then_names_it(
+    cli, isolation: Path, provider_mirror: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(operations, "PLUGIN_CACHE_WAIT", 0.2)
     make_project(isolation, {"demo": ROOT})

@@ -100,12 +100,21 @@ class Platform:
     def plans(self) -> Path:
         return self.root / ".platformctl" / "plans" / self.environment
 
-    def run(self, *args: str, env: dict[str, str | None] | None = None, timeout: float = TIMEOUT,
-            ) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        env: dict[str, str | None] | None = None,
+        timeout: float = TIMEOUT,
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "platformctl", "--no-color", *args],
-            cwd=self.root, env=self.environment_with(env), capture_output=True, text=True,
-            stdin=subprocess.DEVNULL, timeout=timeout, check=False,
+            cwd=self.root,
+            env=self.environment_with(env),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+            check=False,
         )
 
     def environment_with(self, changes: dict[str, str | None] | None) -> dict[str, str]:
@@ -116,8 +125,11 @@ class Platform:
         import boto3
 
         return boto3.client(
-            "s3", region_name=REGION, endpoint_url=self.moto.endpoint,
-            aws_access_key_id="test", aws_secret_access_key="test",
+            "s3",
+            region_name=REGION,
+            endpoint_url=self.moto.endpoint,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
         )
 
     def object_keys(self) -> list[str]:
@@ -140,7 +152,8 @@ def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
 def base_environment(home: Path, bin_dir: Path, moto: MotoServer, vault_log: Path) -> dict[str, str]:
     """The caller's environment minus anything AWS, platformctl or CI (as the isolation fixture)."""
     env = {
-        name: value for name, value in os.environ.items()
+        name: value
+        for name, value in os.environ.items()
         if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in ("CI", "NO_COLOR")
     }
     env.update(
@@ -175,13 +188,22 @@ def make_platform(folder: Path, environment: str, account: str) -> Platform:
     home.mkdir()
     moto = start_moto(folder / "moto.log", account_id=account)
     backend = dict(
-        line.split("=", 1) for line in (env_dir / f"{environment}.s3.tfbackend").read_text().splitlines()
+        line.split("=", 1)
+        for line in (env_dir / f"{environment}.s3.tfbackend").read_text().splitlines()
         if "=" in line and not line.lstrip().startswith("#")
     )
     setting = {k.strip(): v.split("#")[0].strip().strip('"') for k, v in backend.items()}
     vault_log = folder / "aws-vault-calls.log"
-    return Platform(root, environment, moto, base_environment(home, bin_dir, moto, vault_log), vault_log,
-                    setting["bucket"], setting["key"], [moto])
+    return Platform(
+        root,
+        environment,
+        moto,
+        base_environment(home, bin_dir, moto, vault_log),
+        vault_log,
+        setting["bucket"],
+        setting["key"],
+        [moto],
+    )
 
 
 def bootstrap_for_terraform(platform: Platform) -> tuple[dict, str]:
@@ -225,11 +247,18 @@ def test_bootstrap_creates_the_state_bucket_and_a_second_run_changes_nothing(dev
     report = json.loads(first.stdout)
     assert report["changed"] is True and report["bucket"] == dev.bucket == "ecommerce-platform-tfstate-111111111111"
     assert f"created bucket {dev.bucket} in us-east-1" in report["changes"]
-    for setting in ("versioning enabled", "default encryption aws:kms with alias/ecommerce-platform-tfstate",
-                    "created KMS key alias/ecommerce-platform-tfstate", "KMS key rotation enabled",
-                    "noncurrent state versions expire after 90 days", "public access blocked",
-                    "bucket policy denies requests without TLS", "access logging to "
-                    f"{dev.bucket}-access-logs", f"created log bucket {dev.bucket}-access-logs", "bucket tags"):
+    for setting in (
+        "versioning enabled",
+        "default encryption aws:kms with alias/ecommerce-platform-tfstate",
+        "created KMS key alias/ecommerce-platform-tfstate",
+        "KMS key rotation enabled",
+        "noncurrent state versions expire after 90 days",
+        "public access blocked",
+        "bucket policy denies requests without TLS",
+        f"access logging to {dev.bucket}-access-logs",
+        f"created log bucket {dev.bucket}-access-logs",
+        "bucket tags",
+    ):
         assert setting in report["changes"]
 
     second = dev.notes["second"]
@@ -242,8 +271,13 @@ def test_bootstrap_creates_the_state_bucket_and_a_second_run_changes_nothing(dev
     rules = s3.get_bucket_encryption(Bucket=dev.bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     (rule,) = rules
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms" and rule["BucketKeyEnabled"]
-    kms = boto3.client("kms", region_name=REGION, endpoint_url=dev.moto.endpoint,
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    kms = boto3.client(
+        "kms",
+        region_name=REGION,
+        endpoint_url=dev.moto.endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     key = kms.describe_key(KeyId="alias/ecommerce-platform-tfstate")["KeyMetadata"]
     assert rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == key["Arn"]
     assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
@@ -252,23 +286,34 @@ def test_bootstrap_creates_the_state_bucket_and_a_second_run_changes_nothing(dev
     logging = s3.get_bucket_logging(Bucket=dev.bucket)["LoggingEnabled"]
     assert logging == {"TargetBucket": f"{dev.bucket}-access-logs", "TargetPrefix": f"{dev.bucket}/"}
     block = s3.get_public_access_block(Bucket=dev.bucket)["PublicAccessBlockConfiguration"]
-    assert all(block[name] for name in
-               ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"))
+    assert all(
+        block[name] for name in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+    )
     ownership = s3.get_bucket_ownership_controls(Bucket=dev.bucket)["OwnershipControls"]["Rules"]
     assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=dev.bucket)["TagSet"]}
-    assert tags == {"Project": "ecommerce-data-platform", "Environment": "dev", "ManagedBy": "platformctl",
-                    "Purpose": "terraform-state"}
+    assert tags == {
+        "Project": "ecommerce-data-platform",
+        "Environment": "dev",
+        "ManagedBy": "platformctl",
+        "Purpose": "terraform-state",
+    }
     statement = json.loads(dev.notes["policy"])["Statement"]
-    assert statement == [{
-        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-        "Resource": [f"arn:aws:s3:::{dev.bucket}", f"arn:aws:s3:::{dev.bucket}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }]
+    assert statement == [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{dev.bucket}", f"arn:aws:s3:::{dev.bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
     # Both runs asked STS first, then did the AWS work, each through aws-vault's prefix.
     calls = dev.vault_calls()
     assert calls[0].startswith("exec --ecs-server ecommerce-dev -- ") and calls[0].endswith(
-        "-m platformctl.aws.account --region us-east-1")
+        "-m platformctl.aws.account --region us-east-1"
+    )
     assert calls[1].startswith("exec --ecs-server ecommerce-dev -- ") and "-m platformctl.aws.bootstrap {" in calls[1]
 
 
@@ -289,8 +334,13 @@ def test_dynamodb_lock_table_for_teams_migrating(dev: Platform) -> None:
 
     import boto3
 
-    dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=dev.moto.endpoint,
-                            aws_access_key_id="test", aws_secret_access_key="test")
+    dynamodb = boto3.client(
+        "dynamodb",
+        region_name=REGION,
+        endpoint_url=dev.moto.endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     description = dynamodb.describe_table(TableName=table)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "LockID", "KeyType": "HASH"}]
     assert description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
@@ -354,13 +404,18 @@ def test_a_nested_aws_vault_session_of_another_profile_is_refused(dev: Platform)
     assert dev.vault_calls() == before  # aws-vault was never nested
 
 
-@pytest.mark.parametrize(("variables", "described"), [
-    ({"AWS_VAULT": "ecommerce-dev"}, "the current aws-vault session of profile ecommerce-dev (AWS_VAULT)"),
-    ({"CI": "true"}, "ambient AWS credentials (CI=true)"),
-    ({"PLATFORMCTL_NO_VAULT": "1"}, "ambient AWS credentials (PLATFORMCTL_NO_VAULT=1)"),
-], ids=["same-session", "ci", "no-vault"])
-def test_ambient_or_current_session_credentials_skip_aws_vault(dev: Platform, variables: dict[str, str],
-                                                                described: str) -> None:
+@pytest.mark.parametrize(
+    ("variables", "described"),
+    [
+        ({"AWS_VAULT": "ecommerce-dev"}, "the current aws-vault session of profile ecommerce-dev (AWS_VAULT)"),
+        ({"CI": "true"}, "ambient AWS credentials (CI=true)"),
+        ({"PLATFORMCTL_NO_VAULT": "1"}, "ambient AWS credentials (PLATFORMCTL_NO_VAULT=1)"),
+    ],
+    ids=["same-session", "ci", "no-vault"],
+)
+def test_ambient_or_current_session_credentials_skip_aws_vault(
+    dev: Platform, variables: dict[str, str], described: str
+) -> None:
     before = dev.vault_calls()
     credentials = {"AWS_ACCESS_KEY_ID": "ASIAAMBIENT", "AWS_SECRET_ACCESS_KEY": "ambient"}
     result = dev.run("--json", "bootstrap", "dev", env={**credentials, **variables})
@@ -400,8 +455,13 @@ def test_ctrl_c_during_apply_leaves_no_lock_object(tmp_path: Path) -> None:
         assert init.returncode == 0, init.stderr
         child = subprocess.Popen(
             [sys.executable, "-m", "platformctl", "--no-color", "apply", "dev", "--yes"],
-            cwd=platform.root, env=platform.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+            cwd=platform.root,
+            env=platform.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
         )
         lines, reader = collect(child.stdout)
         deadline = time.monotonic() + 300
@@ -484,11 +544,19 @@ def test_gated_plan_is_saved_with_its_manifest(prod: Platform) -> None:
     assert manifest["plan_sha256"] == gate.file_sha256(plan_file)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=prod.root, capture_output=True, text=True, check=True)
     assert (manifest["environment"], manifest["account"], manifest["git_commit"], manifest["git_dirty"]) == (
-        "prod", PROD_ACCOUNT, head.stdout.strip(), False)
+        "prod",
+        PROD_ACCOUNT,
+        head.stdout.strip(),
+        False,
+    )
     assert manifest["terraform_version"] and manifest["provider_versions"] == {
-        "registry.terraform.io/hashicorp/aws": "5.100.0"}
-    assert manifest["summary"] == data["summary"] == {
-        "add": 1, "change": 0, "destroy": 0, "replace": 0, "destroyed": [], "replaced": []}
+        "registry.terraform.io/hashicorp/aws": "5.100.0"
+    }
+    assert (
+        manifest["summary"]
+        == data["summary"]
+        == {"add": 1, "change": 0, "destroy": 0, "replace": 0, "destroyed": [], "replaced": []}
+    )
     assert manifest["consumed"] is None
     # The human summary went to stderr (stdout is the JSON), with the hash to approve.
     assert f"CI: --approve {manifest['plan_sha256'][:12]}" in result.stderr
@@ -503,45 +571,134 @@ CI_CREDENTIALS = {"CI": "true", "AWS_ACCESS_KEY_ID": "ASIACI", "AWS_SECRET_ACCES
 
 # (id, what the test does to the saved plan or the checkout, arguments, extra environment, expected message)
 REFUSALS = [
-    ("no-plan", lambda p, s: shutil.rmtree(p.plans), lambda s: ["apply", "prod", "--approve", sha(s)], None,
-     "No saved plan for prod: run `platformctl plan prod`, review it, then apply."),
-    ("other-environment", lambda p, s: reseal(s, environment="dev"), lambda s: ["apply", "prod", "--approve", sha(s)],
-     None, "was made for dev, not prod"),
-    ("other-account", lambda p, s: reseal(s, account=OTHER_ACCOUNT), lambda s: ["apply", "prod", "--approve", sha(s)],
-     None, f"was made in AWS account {OTHER_ACCOUNT} but these credentials are for {PROD_ACCOUNT}"),
-    ("plan-file-altered", lambda p, s: s.plan_path.open("ab").write(b"\0"),
-     lambda s: ["apply", "prod", "--approve", sha(s)], None, "changed after it was saved"),
-    ("manifest-edited", lambda p, s: s.manifest_path.write_text(
-        s.manifest_path.read_text().replace('"destroy": 0', '"destroy": 1')),
-     lambda s: ["apply", "prod", "--approve", sha(s)], None, "was edited after it was written"),
-    ("too-old", lambda p, s: reseal(s, created_at=(datetime.now(UTC) - timedelta(hours=25)).isoformat()),
-     lambda s: ["apply", "prod", "--approve", sha(s)], None, "older than the 24h00m max_plan_age of prod"),
-    ("other-commit", lambda p, s: reseal(s, git_commit="0" * 40), lambda s: ["apply", "prod", "--approve", sha(s)],
-     None, "was made from commit 000000000000 but the checkout is at"),
-    ("planned-from-dirty-tree", lambda p, s: reseal(s, git_dirty=True),
-     lambda s: ["apply", "prod", "--approve", sha(s)], None, "made from a working tree with uncommitted changes"),
-    ("dirty-tree-now", lambda p, s: (p.root / "notes.txt").write_text("uncommitted\n"),
-     lambda s: ["apply", "prod", "--approve", sha(s)], None, "The working tree has uncommitted changes (notes.txt)"),
-    ("already-applied", lambda p, s: reseal(s, consumed={"at": "2026-01-01T00:00:00+00:00", "outcome": "applied"}),
-     lambda s: ["apply", "prod", "--approve", sha(s)], None, "was already used by an apply at 2026-01-01T00:00:00"),
+    (
+        "no-plan",
+        lambda p, s: shutil.rmtree(p.plans),
+        lambda s: ["apply", "prod", "--approve", sha(s)],
+        None,
+        "No saved plan for prod: run `platformctl plan prod`, review it, then apply.",
+    ),
+    (
+        "other-environment",
+        lambda p, s: reseal(s, environment="dev"),
+        lambda s: ["apply", "prod", "--approve", sha(s)],
+        None,
+        "was made for dev, not prod",
+    ),
+    (
+        "other-account",
+        lambda p, s: reseal(s, account=OTHER_ACCOUNT),
+        lambda s: ["apply", "prod", "--approve", sha(s)],
+        None,
+        f"was made in AWS account {OTHER_ACCOUNT} but these credentials are for {PROD_ACCOUNT}",
+    ),
+    (
+        "plan-file-altered",
+        lambda p, s: s.plan_path.open("ab").write(b"\0"),
+        lambda s: ["apply", "prod", "--approve", sha(s)],
+        None,
+        "changed after it was saved",
+    ),
+    (
+        "manifest-edited",
+        lambda p, s: s.manifest_path.write_text(s.manifest_path.read_text().replace('"destroy": 0', '"destroy": 1')),
+        lambda s: ["apply", "prod", "--approve", sha(s)],
+        None,
+        "was edited after it was written",
+    ),
+    (
+        "too-old",
+        lambda p, s: reseal(s, created_at=(datetime.now(UTC) - timedelta(hours=25)).isoformat()),
+        lambda s: ["apply", "prod", "--approve", sha(s)],
+        None,
+        "older than the 24h00m max_plan_age of prod",
+    ),
+    (
+        "other-commit",
+        lambda p, s: reseal(s, git_commit="0" * 40),
+        lambda s: ["apply", "prod", "--approve", sha(s)],
+        None,
+        "was made from commit 000000000000 but the checkout is at",
+    ),
+    (
+        "planned-from-dirty-tree",
+        lambda p, s: reseal(s, git_dirty=True),
+        lambda s: ["apply", "prod", "--approve", sha(s)],
+        None,
+        "made from a working tree with uncommitted changes",
+    ),
+    (
+        "dirty-tree-now",
+        lambda p, s: (p.root / "notes.txt").write_text("uncommitted\n"),
+        lambda s: ["apply", "prod", "--approve", sha(s)],
+        None,
+        "The working tree has uncommitted changes (notes.txt)",
+    ),
+    (
+        "already-applied",
+        lambda p, s: reseal(s, consumed={"at": "2026-01-01T00:00:00+00:00", "outcome": "applied"}),
+        lambda s: ["apply", "prod", "--approve", sha(s)],
+        None,
+        "was already used by an apply at 2026-01-01T00:00:00",
+    ),
     ("yes", None, lambda s: ["apply", "prod", "--yes"], None, "--yes is refused for prod"),
-    ("ci-without-approve", None, lambda s: ["apply", "prod"], CI_CREDENTIALS,
-     "prod needs an approval and nothing can prompt here (CI=true): pass --approve <sha256 prefix"),
+    (
+        "ci-without-approve",
+        None,
+        lambda s: ["apply", "prod"],
+        CI_CREDENTIALS,
+        "prod needs an approval and nothing can prompt here (CI=true): pass --approve <sha256 prefix",
+    ),
     ("no-terminal-without-approve", None, lambda s: ["apply", "prod"], None, "nothing can prompt here (no terminal)"),
-    ("approve-mismatch", None, lambda s: ["apply", "prod", "--approve", "0123456789ab" if not s.sha256.startswith(
-        "0123456789ab") else "fedcba987654"], CI_CREDENTIALS, "does not match plan"),
-    ("approve-too-short", None, lambda s: ["apply", "prod", "--approve", s.sha256[:8]], CI_CREDENTIALS,
-     "is not a sha256 prefix of at least 12 hex characters"),
-    ("foreign-plan-file", lambda p, s: shutil.copy2(s.plan_path, p.root / "mine.tfplan"),
-     lambda s: ["apply", "prod", "mine.tfplan", "--approve", sha(s)], None, "is not a plan saved by"),
-    ("terraform-options", None, lambda s: ["apply", "prod", "--approve", sha(s), "--", "-parallelism=1"], None,
-     "prod applies exactly the saved plan: pass no Terraform options after --."),
+    (
+        "approve-mismatch",
+        None,
+        lambda s: [
+            "apply",
+            "prod",
+            "--approve",
+            "0123456789ab" if not s.sha256.startswith("0123456789ab") else "fedcba987654",
+        ],
+        CI_CREDENTIALS,
+        "does not match plan",
+    ),
+    (
+        "approve-too-short",
+        None,
+        lambda s: ["apply", "prod", "--approve", s.sha256[:8]],
+        CI_CREDENTIALS,
+        "is not a sha256 prefix of at least 12 hex characters",
+    ),
+    (
+        "foreign-plan-file",
+        lambda p, s: shutil.copy2(s.plan_path, p.root / "mine.tfplan"),
+        lambda s: ["apply", "prod", "mine.tfplan", "--approve", sha(s)],
+        None,
+        "is not a plan saved by",
+    ),
+    (
+        "terraform-options",
+        None,
+        lambda s: ["apply", "prod", "--approve", sha(s), "--", "-parallelism=1"],
+        None,
+        "prod applies exactly the saved plan: pass no Terraform options after --.",
+    ),
     ("plan-out", None, lambda s: ["plan", "prod", "--out", "x.tfplan"], None, "prod is gated: its plans are saved"),
     ("destroy-without-allow", None, lambda s: ["destroy", "prod"], None, "destroying it needs --allow-destroy"),
-    ("destroy-with-yes", None, lambda s: ["destroy", "prod", "--yes", "--allow-destroy"], None,
-     "--yes is refused for prod"),
-    ("destroy-in-ci", None, lambda s: ["destroy", "prod", "--allow-destroy"], CI_CREDENTIALS,
-     "Destroying prod needs a human to type its name (CI=true)"),
+    (
+        "destroy-with-yes",
+        None,
+        lambda s: ["destroy", "prod", "--yes", "--allow-destroy"],
+        None,
+        "--yes is refused for prod",
+    ),
+    (
+        "destroy-in-ci",
+        None,
+        lambda s: ["destroy", "prod", "--allow-destroy"],
+        CI_CREDENTIALS,
+        "Destroying prod needs a human to type its name (CI=true)",
+    ),
 ]
 
 
@@ -552,8 +709,9 @@ def consumed(saved: gate.SavedPlan) -> object:
         return type(exc).__name__
 
 
-@pytest.mark.parametrize(("prepare", "arguments", "variables", "message"),
-                         [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+@pytest.mark.parametrize(
+    ("prepare", "arguments", "variables", "message"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS]
+)
 def test_the_gate_refuses(prod: Platform, saved: gate.SavedPlan, prepare, arguments, variables, message: str) -> None:
     if prepare:
         prepare(prod, saved)
@@ -571,14 +729,23 @@ def test_the_gate_refuses(prod: Platform, saved: gate.SavedPlan, prepare, argume
     assert consumed(saved) == before  # and the plan is still as it was
 
 
-def run_on_terminal(platform: Platform, *args: str, answer: bytes | None = None, interrupt: bool = False,
-                    env: dict[str, str | None] | None = None) -> tuple[int, str]:
+def run_on_terminal(
+    platform: Platform,
+    *args: str,
+    answer: bytes | None = None,
+    interrupt: bool = False,
+    env: dict[str, str | None] | None = None,
+) -> tuple[int, str]:
     """platformctl on a pseudo-terminal; at the typed-name prompt, answer or press Ctrl-C."""
     leader, follower = os.openpty()
     child = subprocess.Popen(
         [sys.executable, "-m", "platformctl", "--no-color", *args],
-        stdin=follower, stdout=follower, stderr=follower, cwd=platform.root,
-        env=platform.environment_with(env), start_new_session=True,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=platform.root,
+        env=platform.environment_with(env),
+        start_new_session=True,
     )
     os.close(follower)
     seen = bytearray()
@@ -622,8 +789,11 @@ def test_typed_name_applies_the_plan_once_and_a_stale_copy_is_one_line(prod: Pla
     # A second saved plan with the same content, as if planned twice before either was applied.
     twin_plan = saved.plan_path.with_name(f"{saved.plan_path.stem}-twin.tfplan")
     shutil.copy2(saved.plan_path, twin_plan)
-    twin = gate.SavedPlan(twin_plan, twin_plan.with_suffix(".json"),
-                          gate.Manifest(**{**saved.manifest.body(), "plan_file": twin_plan.name}))
+    twin = gate.SavedPlan(
+        twin_plan,
+        twin_plan.with_suffix(".json"),
+        gate.Manifest(**{**saved.manifest.body(), "plan_file": twin_plan.name}),
+    )
     gate.write_manifest(twin.manifest_path, twin.manifest)
 
     code, screen = run_on_terminal(prod, "apply", "prod", str(saved.plan_path), answer=b"prod\n")

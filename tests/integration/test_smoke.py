@@ -58,16 +58,26 @@ class Platform:
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "platformctl", "--root", str(self.root), *args],
-            env=self.env, capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
         )
 
     def client(self, service: str) -> Any:
         import boto3
         from botocore.config import Config
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="test", aws_secret_access_key="test",
-                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
 
     def queue_url(self) -> str:
         return str(self.client("sqs").get_queue_url(QueueName=QUEUE)["QueueUrl"])
@@ -75,8 +85,11 @@ class Platform:
 
 def clean_env(home: Path) -> dict[str, str]:
     dropped = ("CI", "NO_COLOR", "LOCALSTACK_AUTH_TOKEN")
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in dropped}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in dropped
+    }
     home.mkdir(parents=True, exist_ok=True)
     env.update(HOME=str(home), XDG_CACHE_HOME=str(TEST_CACHE), PLATFORMCTL_PROVIDER_MIRROR=MIRROR, TF_IN_AUTOMATION="1")
     # A user's real credentials in the shell must never reach the local environment.
@@ -134,7 +147,8 @@ def function_restored(platform: Platform) -> Iterator[Any]:
         yield lambda_client
     finally:
         lambda_client.update_function_configuration(
-            FunctionName=FUNCTION, Environment=config["Environment"], Timeout=config["Timeout"])
+            FunctionName=FUNCTION, Environment=config["Environment"], Timeout=config["Timeout"]
+        )
         lambda_client.update_function_code(FunctionName=FUNCTION, ZipFile=package)
         receive_all(platform)
 
@@ -148,11 +162,17 @@ def test_up_says_the_data_path_is_live(platform: Platform) -> None:
 
 def test_the_real_function_processes_a_batch_from_the_real_stream(platform: Platform) -> None:
     run = uuid.uuid4().hex[:8]
-    orders = [{"order_id": f"it-{run}-{n}", "customer_id": f"c-{n}", "total": "12.50",
-               "created_at": "2026-03-07T10:15:00Z"} for n in range(3)]
+    orders = [
+        {"order_id": f"it-{run}-{n}", "customer_id": f"c-{n}", "total": "12.50", "created_at": "2026-03-07T10:15:00Z"}
+        for n in range(3)
+    ]
     bad = {"customer_id": "c-9", "note": f"no order id {run}"}
-    platform.client("kinesis").put_records(StreamName=STREAM, Records=[
-        {"Data": json.dumps(event).encode(), "PartitionKey": str(n)} for n, event in enumerate([*orders, bad])])
+    platform.client("kinesis").put_records(
+        StreamName=STREAM,
+        Records=[
+            {"Data": json.dumps(event).encode(), "PartitionKey": str(n)} for n, event in enumerate([*orders, bad])
+        ],
+    )
 
     s3 = platform.client("s3")
 
@@ -213,7 +233,8 @@ def test_smoke_human_output_names_every_check(platform: Platform) -> None:
 
 
 def test_smoke_is_red_naming_the_table_when_the_function_points_at_a_missing_table(
-        platform: Platform, function_restored: Any) -> None:
+    platform: Platform, function_restored: Any
+) -> None:
     config = function_restored.get_function_configuration(FunctionName=FUNCTION)
     variables = {**config["Environment"]["Variables"], "ORDERS_TABLE": "no-such-table"}
     function_restored.update_function_configuration(FunctionName=FUNCTION, Environment={"Variables": variables})
@@ -228,7 +249,8 @@ def test_smoke_is_red_naming_the_table_when_the_function_points_at_a_missing_tab
 
 
 def test_a_raising_function_goes_through_its_retries_to_the_on_failure_queue(
-        platform: Platform, function_restored: Any) -> None:
+    platform: Platform, function_restored: Any
+) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("handler.py", "def lambda_handler(event, context):\n    raise RuntimeError('down')\n")
@@ -282,9 +304,12 @@ def test_the_check_dev_runs_works_on_ambient_credentials_whatever_the_object_lay
     try:
         aws = server.client
         aws("s3").create_bucket(Bucket="raw")
-        aws("dynamodb").create_table(TableName="orders", BillingMode="PAY_PER_REQUEST",
-                                     KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
-                                     AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}])
+        aws("dynamodb").create_table(
+            TableName="orders",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
+        )
         queue = aws("sqs").create_queue(QueueName="failures")["QueueUrl"]
         aws("kinesis").create_stream(StreamName="orders", ShardCount=2)
         summary = aws("kinesis").describe_stream_summary(StreamName="orders")["StreamDescriptionSummary"]
@@ -294,23 +319,64 @@ def test_the_check_dev_runs_works_on_ambient_credentials_whatever_the_object_lay
             archive.writestr("batch.py", BATCH_HANDLER)
         role = aws("iam").create_role(RoleName="ingest", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         aws("lambda").create_function(
-            FunctionName="ingest", Runtime="python3.12", Role=role,
-            Handler="batch.handler", Code={"ZipFile": buffer.getvalue()}, Timeout=10,
-            Environment={"Variables": {"RAW_BUCKET": "raw", "RAW_PREFIX": "orders", "ORDERS_TABLE": "orders",
-                                       "FAILURE_QUEUE_URL": queue}})
-        aws("lambda").create_event_source_mapping(FunctionName="ingest", EventSourceArn=stream_arn,
-                                                  StartingPosition="TRIM_HORIZON", BatchSize=100,
-                                                  MaximumBatchingWindowInSeconds=0)
-        outputs = {"function_name": "ingest", "stream_names": {"order_events": "orders"},
-                   "bucket_names": {"raw": "raw"}, "table_names": {"orders": "orders"},
-                   "queue_urls": {"order_ingest_failures": queue}}
+            FunctionName="ingest",
+            Runtime="python3.12",
+            Role=role,
+            Handler="batch.handler",
+            Code={"ZipFile": buffer.getvalue()},
+            Timeout=10,
+            Environment={
+                "Variables": {
+                    "RAW_BUCKET": "raw",
+                    "RAW_PREFIX": "orders",
+                    "ORDERS_TABLE": "orders",
+                    "FAILURE_QUEUE_URL": queue,
+                }
+            },
+        )
+        aws("lambda").create_event_source_mapping(
+            FunctionName="ingest",
+            EventSourceArn=stream_arn,
+            StartingPosition="TRIM_HORIZON",
+            BatchSize=100,
+            MaximumBatchingWindowInSeconds=0,
+        )
+        outputs = {
+            "function_name": "ingest",
+            "stream_names": {"order_events": "orders"},
+            "bucket_names": {"raw": "raw"},
+            "table_names": {"orders": "orders"},
+            "queue_urls": {"order_ingest_failures": queue},
+        }
         env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-        env.update(AWS_ENDPOINT_URL=server.endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
-                   AWS_CONFIG_FILE=os.devnull)
+        env.update(
+            AWS_ENDPOINT_URL=server.endpoint,
+            AWS_ACCESS_KEY_ID="test",
+            AWS_SECRET_ACCESS_KEY="test",
+            AWS_CONFIG_FILE=os.devnull,
+        )
         result = subprocess.run(
-            [sys.executable, "-m", "platformctl.operate.smoke", "--environment", "dev", "--region", "us-east-1",
-             "--outputs", json.dumps(outputs), "--count", "4", "--timeout", "30"],
-            env=env, capture_output=True, text=True, timeout=120, check=False)
+            [
+                sys.executable,
+                "-m",
+                "platformctl.operate.smoke",
+                "--environment",
+                "dev",
+                "--region",
+                "us-east-1",
+                "--outputs",
+                json.dumps(outputs),
+                "--count",
+                "4",
+                "--timeout",
+                "30",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert result.returncode == 0, result.stdout + result.stderr[-3000:]
         outcome = json.loads(result.stdout)
         assert outcome["passed"] is True, outcome

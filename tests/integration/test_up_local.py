@@ -41,7 +41,8 @@ def clean_env(home: Path) -> dict[str, str]:
     """The caller's environment without AWS_*, PLATFORMCTL_*, TF_*; the machine's mirror and cache."""
     dropped = ("CI", "NO_COLOR", "LOCALSTACK_AUTH_TOKEN")
     env = {
-        name: value for name, value in os.environ.items()
+        name: value
+        for name, value in os.environ.items()
         if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in dropped
     }
     home.mkdir(parents=True, exist_ok=True)
@@ -66,7 +67,11 @@ class Platform:
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "platformctl", "--root", str(self.root), *args],
-            env=self.env, capture_output=True, text=True, timeout=timeout, check=False,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     def json(self, *args: str, ok: tuple[int, ...] = (0,)) -> tuple[dict[str, Any], str]:
@@ -81,9 +86,14 @@ class Platform:
         import boto3
         from botocore.config import Config
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="test", aws_secret_access_key="test",
-                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
 
 
 @pytest.fixture(scope="module")
@@ -172,8 +182,11 @@ def test_tables_streams_queues_and_function_have_their_settings(platform: Platfo
     assert (config["MemorySize"], config["Timeout"]) == (256, 30)
     assert config["Runtime"].startswith("python3")
     assert set(config["Environment"]["Variables"]) >= {"RAW_BUCKET", "ORDERS_TABLE", "FAILURE_QUEUE_URL"}
-    mappings = [m for m in lambda_client.list_event_source_mappings()["EventSourceMappings"]
-                if m["FunctionArn"] == config["FunctionArn"]]
+    mappings = [
+        m
+        for m in lambda_client.list_event_source_mappings()["EventSourceMappings"]
+        if m["FunctionArn"] == config["FunctionArn"]
+    ]
     assert [m["EventSourceArn"].rsplit("/", 1)[1] for m in mappings] == [f"{PREFIX}-order-events"]
 
 
@@ -197,7 +210,11 @@ def test_status_is_all_green(platform: Platform) -> None:
     status, _ = platform.json("status")
     assert status["healthy"] is True
     assert status["emulator"] | {"pid": None} == status["emulator"] | {
-        "kind": "moto", "endpoint": platform.endpoint, "healthy": True, "started_by_platformctl": True, "pid": None,
+        "kind": "moto",
+        "endpoint": platform.endpoint,
+        "healthy": True,
+        "started_by_platformctl": True,
+        "pid": None,
     }
     names = {r["name"] for r in status["resources"] if r["exists"]}
     assert len(status["resources"]) == 10 and all(r["exists"] for r in status["resources"])
@@ -298,8 +315,9 @@ def test_down_destroys_on_an_emulator_it_did_not_start_and_leaves_it_running(
     """Against someone else's emulator, `down` runs terraform destroy (the emulator stays, so
     its resources would too) and never stops it."""
     versions = 'terraform {\n  required_providers {\n    aws = {\n      source = "hashicorp/aws"\n    }\n  }\n}\n'
-    root = make_project(tmp_path / "repo", {"local": versions + DESTROY_ROOT},
-                        contract='[environments.local]\nemulator = "moto"\n')
+    root = make_project(
+        tmp_path / "repo", {"local": versions + DESTROY_ROOT}, contract='[environments.local]\nemulator = "moto"\n'
+    )
     small = Platform(root, moto_server.port, clean_env(tmp_path / "home"), {}, "")
 
     up, log = small.json("up", "--port", str(moto_server.port))

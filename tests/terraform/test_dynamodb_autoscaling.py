@@ -64,8 +64,12 @@ def _scale(dynamodb, table: str) -> None:
         TableName=table,
         ProvisionedThroughput={"ReadCapacityUnits": 9, "WriteCapacityUnits": 11},
         GlobalSecondaryIndexUpdates=[
-            {"Update": {"IndexName": "customer_id-index",
-                        "ProvisionedThroughput": {"ReadCapacityUnits": 17, "WriteCapacityUnits": 23}}},
+            {
+                "Update": {
+                    "IndexName": "customer_id-index",
+                    "ProvisionedThroughput": {"ReadCapacityUnits": 17, "WriteCapacityUnits": 23},
+                }
+            },
         ],
     )
 

@@ -32,8 +32,21 @@ from terraform.tf_helpers import EMULATOR_ACCOUNT, Moto, Terraform, copy_tree
 parliament = pytest.importorskip("parliament", reason="pip install -e '.[test]' (parliament is in the test extra)")
 
 SERVICES = (
-    "applicationautoscaling", "budgets", "ce", "cloudwatch", "dynamodb", "iam", "kinesis", "kms",
-    "lambda", "logs", "s3", "secretsmanager", "sns", "sqs", "sts",
+    "applicationautoscaling",
+    "budgets",
+    "ce",
+    "cloudwatch",
+    "dynamodb",
+    "iam",
+    "kinesis",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "sts",
 )
 
 BACKEND = """\
@@ -97,17 +110,23 @@ COVERED_BY_MODULE_ROOT = {"aws_iam_role_policy.lambda", "aws_s3_bucket_policy.th
 # finding must match one, and every one must still match a finding (or it is stale).
 JUSTIFIED: list[tuple[str, str, str, str]] = [
     (
-        r"\.assume_role_policy$", "MALFORMED", "neither Resource nor NotResource",
+        r"\.assume_role_policy$",
+        "MALFORMED",
+        "neither Resource nor NotResource",
         "A role's trust policy names no Resource: the role itself is the resource, and IAM rejects"
         " a Resource element there. parliament reads every document as an identity policy.",
     ),
     (
-        r"aws_kms_key\.[^.]+\.policy$", "RESOURCE_STAR", "kms:",
-        "In a key policy, Resource \"*\" means the key the policy is attached to, and is the only"
+        r"aws_kms_key\.[^.]+\.policy$",
+        "RESOURCE_STAR",
+        "kms:",
+        'In a key policy, Resource "*" means the key the policy is attached to, and is the only'
         " value KMS accepts; parliament reads it as every resource.",
     ),
     (
-        r"aws_kms_key\.data\.policy$", "UNKNOWN_CONDITION_FOR_ACTION", "kms:EncryptionContext:aws:logs:arn",
+        r"aws_kms_key\.data\.policy$",
+        "UNKNOWN_CONDITION_FOR_ACTION",
+        "kms:EncryptionContext:aws:logs:arn",
         "prod/kms.tf's CloudWatch Logs statement is AWS's documented key policy for encrypting log"
         " groups (Actions kms:Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*, Describe* under the"
         " logs encryption-context condition). parliament is right that the condition never holds for"
@@ -116,7 +135,9 @@ JUSTIFIED: list[tuple[str, str, str, str]] = [
         " documents it and reported.",
     ),
     (
-        r"aws_kms_key\.data\.policy$", "MISMATCHED_TYPE", "ArnLike",
+        r"aws_kms_key\.data\.policy$",
+        "MISMATCHED_TYPE",
+        "ArnLike",
         "AWS documents ArnLike for kms:EncryptionContext:aws:logs:arn (the value is a log-group"
         " ARN); parliament types every kms:EncryptionContext:* key as a plain String.",
     ),
@@ -222,7 +243,8 @@ def planned(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> d
         (modules_root / "providers.tf").write_text(_provider(moto, region="us-east-1"))
         (modules_root / "versions.tf").write_text((root / "versions.tf").read_text())
         plans["modules"] = _plan(
-            terraform, modules_root,
+            terraform,
+            modules_root,
             "-target=module.order_ingest.aws_cloudwatch_log_group.function",
             "-target=module.data_lake.aws_s3_bucket.this",
         )
@@ -275,13 +297,17 @@ def test_parliament_finds_nothing_unjustified(planned: dict[str, dict]) -> None:
 
 def test_the_lint_would_catch_a_bad_grant() -> None:
     """The lint is live: an action on a resource it does not apply to is a finding."""
-    bad = json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Action": ["kinesis:SubscribeToShard"],
-            "Resource": ["arn:aws:kinesis:us-east-1:000000000000:stream/order-events"],
-        }],
-    })
+    bad = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["kinesis:SubscribeToShard"],
+                    "Resource": ["arn:aws:kinesis:us-east-1:000000000000:stream/order-events"],
+                }
+            ],
+        }
+    )
     issues = {f.issue for f in parliament.analyze_policy_string(bad).findings}
     assert "RESOURCE_MISMATCH" in issues

@@ -32,8 +32,9 @@ ZH = [
 
 
 def committed_lock_files() -> list[Path]:
-    listed = subprocess.run(["git", "ls-files", "*.terraform.lock.hcl"], cwd=REPO, capture_output=True, text=True,
-                            check=True).stdout.split()
+    listed = subprocess.run(
+        ["git", "ls-files", "*.terraform.lock.hcl"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
     return [REPO / name for name in listed]
 
 

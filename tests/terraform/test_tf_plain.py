@@ -37,17 +37,34 @@ def test_every_root_with_plain_terraform(tmp_path: Path) -> None:
     config.write_text(documented_cli_config().replace("/opt/tf-plugins", MIRROR))
     cache = TEST_CACHE / "platformctl" / "plugin-cache"
     cache.mkdir(parents=True, exist_ok=True)
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "TF_CLI_CONFIG_FILE": str(config),
-           "TF_PLUGIN_CACHE_DIR": str(cache), "TF_IN_AUTOMATION": "1"}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ["HOME"],
+        "TF_CLI_CONFIG_FILE": str(config),
+        "TF_PLUGIN_CACHE_DIR": str(cache),
+        "TF_IN_AUTOMATION": "1",
+    }
 
     def tf(root: str, *args: str, expect: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([terraform, *args, "-no-color"], cwd=repo / "terraform" / "environments" / root,
-                                env=env, capture_output=True, text=True, check=False, timeout=600)
+        result = subprocess.run(
+            [terraform, *args, "-no-color"],
+            cwd=repo / "terraform" / "environments" / root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
         assert result.returncode in expect, f"terraform {' '.join(args)} in {root}:\n{result.stdout}{result.stderr}"
         return result
 
-    built = subprocess.run([sys.executable, "-m", "platformctl.packaging", str(repo)], capture_output=True,
-                           text=True, check=False, env={**env, "PYTHONPATH": str(REPO)})
+    built = subprocess.run(
+        [sys.executable, "-m", "platformctl.packaging", str(repo)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**env, "PYTHONPATH": str(REPO)},
+    )
     assert built.returncode == 0, built.stderr
     assert (repo / "build" / "lambda" / "order_ingest.zip").is_file()
 
@@ -64,5 +81,3 @@ def test_every_root_with_plain_terraform(tmp_path: Path) -> None:
         assert "aws_kinesis_stream" in plan.stdout
     finally:
         moto.stop()
-
-

@@ -33,8 +33,21 @@ from terraform.tf_helpers import Moto, Terraform, copy_tree, load_hcl, start_emu
 REQUIRED_TAGS = {"Environment", "Project", "Owner", "CostCenter"}
 ACCOUNTS = {"dev": "111111111111", "prod": "222222222222"}
 SERVICES = (
-    "applicationautoscaling", "budgets", "ce", "cloudwatch", "dynamodb", "iam", "kinesis", "kms",
-    "lambda", "logs", "s3", "secretsmanager", "sns", "sqs", "sts",
+    "applicationautoscaling",
+    "budgets",
+    "ce",
+    "cloudwatch",
+    "dynamodb",
+    "iam",
+    "kinesis",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "sts",
 )
 
 PROVIDER = """\
@@ -65,13 +78,29 @@ skip_region_validation      = true
 """
 
 EXPECTED = {
-    "aws_s3_bucket", "aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_policy",
-    "aws_dynamodb_table", "aws_appautoscaling_target", "aws_appautoscaling_policy",
-    "aws_kinesis_stream", "aws_sqs_queue", "aws_sqs_queue_redrive_allow_policy",
-    "aws_lambda_function", "aws_lambda_event_source_mapping", "aws_iam_role", "aws_iam_role_policy",
-    "aws_cloudwatch_log_group", "aws_cloudwatch_metric_alarm", "aws_budgets_budget",
-    "aws_sns_topic", "aws_sns_topic_policy", "aws_sns_topic_subscription", "aws_kms_key",
-    "aws_ce_anomaly_monitor", "aws_ce_anomaly_subscription", "aws_iam_openid_connect_provider",
+    "aws_s3_bucket",
+    "aws_s3_bucket_lifecycle_configuration",
+    "aws_s3_bucket_policy",
+    "aws_dynamodb_table",
+    "aws_appautoscaling_target",
+    "aws_appautoscaling_policy",
+    "aws_kinesis_stream",
+    "aws_sqs_queue",
+    "aws_sqs_queue_redrive_allow_policy",
+    "aws_lambda_function",
+    "aws_lambda_event_source_mapping",
+    "aws_iam_role",
+    "aws_iam_role_policy",
+    "aws_cloudwatch_log_group",
+    "aws_cloudwatch_metric_alarm",
+    "aws_budgets_budget",
+    "aws_sns_topic",
+    "aws_sns_topic_policy",
+    "aws_sns_topic_subscription",
+    "aws_kms_key",
+    "aws_ce_anomaly_monitor",
+    "aws_ce_anomaly_subscription",
+    "aws_iam_openid_connect_provider",
     "aws_iam_role_policy_attachment",
 }
 
@@ -108,21 +137,35 @@ def _bootstrap(folder: Path, environment: str, moto: Moto) -> None:
 
     backend = load_hcl(folder / f"{environment}.s3.tfbackend")
     spec = BackendSpec(
-        environment, backend["bucket"], backend["region"], {"Environment": environment, "Purpose": "terraform-state"},
-        None, _kms_alias(folder, backend["kms_key_id"]),
+        environment,
+        backend["bucket"],
+        backend["region"],
+        {"Environment": environment, "Purpose": "terraform-state"},
+        None,
+        _kms_alias(folder, backend["kms_key_id"]),
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ENDPOINT_URL=moto.endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
-               AWS_DEFAULT_REGION=backend["region"])
-    result = subprocess.run([sys.executable, "-m", "platformctl.aws.bootstrap", spec.to_json()], env=env,
-                            capture_output=True, text=True, timeout=120)
+    env.update(
+        AWS_ENDPOINT_URL=moto.endpoint,
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION=backend["region"],
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "platformctl.aws.bootstrap", spec.to_json()],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     moto.client("s3").delete_bucket_policy(Bucket=backend["bucket"])  # moto: see the module docstring
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
-def applied(request: pytest.FixtureRequest, terraform: Terraform,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
+def applied(
+    request: pytest.FixtureRequest, terraform: Terraform, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Applied]:
     environment = request.param
     work = tmp_path_factory.mktemp(f"remote-{environment}")
     moto = start_emulator(work / "moto.log", account_id=ACCOUNTS[environment])
@@ -137,11 +180,17 @@ def applied(request: pytest.FixtureRequest, terraform: Terraform,
         (work / "moto.s3.tfbackend").write_text(BACKEND.format(endpoint=moto.endpoint))
         _bootstrap(folder, environment, moto)
         terraform.run(
-            folder, "init", "-input=false", "-no-color", "-reconfigure",
-            f"-backend-config={environment}.s3.tfbackend", f"-backend-config={work / 'moto.s3.tfbackend'}",
+            folder,
+            "init",
+            "-input=false",
+            "-no-color",
+            "-reconfigure",
+            f"-backend-config={environment}.s3.tfbackend",
+            f"-backend-config={work / 'moto.s3.tfbackend'}",
         )
-        result = terraform.run(folder, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=plan.tfplan",
-                               check=False)
+        result = terraform.run(
+            folder, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=plan.tfplan", check=False
+        )
         assert result.returncode == 2, result.stdout[-4000:] + result.stderr[-4000:]
         plan = json.loads(terraform.run(folder, "show", "-json", "plan.tfplan").stdout)
         terraform.run(folder, "apply", "-input=false", "-no-color", "plan.tfplan", timeout=1500)
@@ -206,12 +255,18 @@ def test_alerts_topic_is_encrypted_and_subscribed(applied: Applied) -> None:
     sns = applied.moto.client("sns")
     topic = applied.output("alerts_topic_arn")
     attributes = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
-    (key,) = applied.resources("aws_kms_key") if applied.environment == "dev" else [
-        k for k in applied.resources("aws_kms_key") if k["name"] == "alerts"]
+    (key,) = (
+        applied.resources("aws_kms_key")
+        if applied.environment == "dev"
+        else [k for k in applied.resources("aws_kms_key") if k["name"] == "alerts"]
+    )
     assert attributes["KmsMasterKeyId"] == key["values"]["arn"] and key["values"]["enable_key_rotation"]
     publishers = {s["Sid"]: s for s in json.loads(attributes["Policy"])["Statement"]}["AlertPublishersPublish"]
     assert sorted(publishers["Principal"]["Service"]) == [
-        "budgets.amazonaws.com", "cloudwatch.amazonaws.com", "costalerts.amazonaws.com"]
+        "budgets.amazonaws.com",
+        "cloudwatch.amazonaws.com",
+        "costalerts.amazonaws.com",
+    ]
     key_policy = json.loads(key["values"]["policy"])
     (encrypting,) = [s for s in key_policy["Statement"] if s["Sid"] == "AlertPublishersEncryptMessages"]
     assert sorted(encrypting["Principal"]["Service"]) == sorted(publishers["Principal"]["Service"])
@@ -228,10 +283,12 @@ def test_budget_and_cost_anomalies_alert_the_topic(applied: Applied) -> None:
     assert {n["NotificationType"] for n in notifications} == {"ACTUAL", "FORECASTED"}
     for notification in notifications:
         subscribers = budgets.describe_subscribers_for_notification(
-            AccountId=account, BudgetName=name, Notification=notification)["Subscribers"]
+            AccountId=account, BudgetName=name, Notification=notification
+        )["Subscribers"]
         assert {"SubscriptionType": "SNS", "Address": topic} in subscribers
         assert {s["Address"] for s in subscribers if s["SubscriptionType"] == "EMAIL"} == set(
-            applied.tfvars["budget_alert_emails"])
+            applied.tfvars["budget_alert_emails"]
+        )
 
     ce = applied.moto.client("ce")
     (monitor,) = ce.get_anomaly_monitors()["AnomalyMonitors"]
@@ -243,7 +300,8 @@ def test_budget_and_cost_anomalies_alert_the_topic(applied: Applied) -> None:
     assert dimension["Key"] == "ANOMALY_TOTAL_IMPACT_ABSOLUTE" and float(dimension["Values"][0]) > 0
 
     (billing,) = applied.moto.client("cloudwatch", "us-east-1").describe_alarms(
-        AlarmNames=[f"ecommerce-data-platform-{applied.environment}-estimated-charges-anomaly"])["MetricAlarms"]
+        AlarmNames=[f"ecommerce-data-platform-{applied.environment}-estimated-charges-anomaly"]
+    )["MetricAlarms"]
     assert billing["ThresholdMetricId"] == "band"
     (band,) = [m for m in billing["Metrics"] if m["Id"] == "band"]
     assert band["Expression"].startswith("ANOMALY_DETECTION_BAND(charges")
@@ -275,7 +333,8 @@ def test_ci_roles_trust_only_their_github_subjects(applied: Applied) -> None:
     assert _listed(plan["Action"]) == ["sts:AssumeRoleWithWebIdentity"] and plan["Principal"] == {"Federated": provider}
     assert plan["Condition"]["StringEquals"][f"{host}:aud"] == "sts.amazonaws.com"
     assert sorted(_listed(plan["Condition"]["StringEquals"][f"{host}:sub"])) == sorted(
-        [f"repo:{repository}:pull_request", f"repo:{repository}:ref:refs/heads/main"])
+        [f"repo:{repository}:pull_request", f"repo:{repository}:ref:refs/heads/main"]
+    )
     apply = _trust(applied, applied.output("github_apply_role_arn"))
     environment = {"dev": "dev", "prod": "production"}[applied.environment]
     subjects = _listed(apply["Condition"]["StringEquals"][f"{host}:sub"])
@@ -301,8 +360,10 @@ def test_autoscaling_and_dlq_restriction_are_applied(applied: Applied) -> None:
     scaling = applied.moto.client("application-autoscaling")
     targets = scaling.describe_scalable_targets(ServiceNamespace="dynamodb")["ScalableTargets"]
     assert {t["ResourceId"] for t in targets} >= {f"table/ecommerce-data-platform-{applied.environment}-orders"}
-    assert all(scaling.list_tags_for_resource(ResourceARN=t["ScalableTargetARN"])["Tags"]["Environment"]
-               == applied.environment for t in targets)
+    assert all(
+        scaling.list_tags_for_resource(ResourceARN=t["ScalableTargetARN"])["Tags"]["Environment"] == applied.environment
+        for t in targets
+    )
     sqs = applied.moto.client("sqs")
     (dlq,) = [u for u in applied.output("platform_resources")["queues"] if u.endswith("-dlq")]
     attributes = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
@@ -348,8 +409,10 @@ def test_destroy_leaves_nothing(applied: Applied, terraform: Terraform) -> None:
     assert moto.client("budgets").describe_budgets(AccountId=ACCOUNTS[applied.environment]).get("Budgets") == []
     assert moto.client("ce").get_anomaly_monitors()["AnomalyMonitors"] == []
     assert moto.client("ce").get_anomaly_subscriptions()["AnomalySubscriptions"] == []
-    assert moto.client("application-autoscaling").describe_scalable_targets(
-        ServiceNamespace="dynamodb")["ScalableTargets"] == []
+    assert (
+        moto.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="dynamodb")["ScalableTargets"]
+        == []
+    )
     assert moto.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
     roles = [r["RoleName"] for r in moto.client("iam").list_roles()["Roles"]]
     assert not [r for r in roles if r.startswith("ecommerce-data-platform-")], roles

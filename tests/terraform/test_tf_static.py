@@ -33,6 +33,7 @@ def test_validate(terraform: Terraform, tf_tree: Path, root: str) -> None:
 
 # --- one source of truth for versions -------------------------------------------------
 
+
 def _terraform_block(path: Path) -> dict:
     parsed = load_hcl(path)
     (block,) = parsed["terraform"]
@@ -75,6 +76,7 @@ def test_module_versions_match_the_root_lower_bounds(module: str) -> None:
 
 
 # --- module structure and documentation -----------------------------------------------
+
 
 @pytest.mark.parametrize("module", MODULES)
 def test_module_structure_and_readme(module: str) -> None:
@@ -149,6 +151,7 @@ def test_environment_contract(environment: str) -> None:
 
 # --- checkov, tflint, secrets -----------------------------------------------------------
 
+
 def test_checkov_passes_with_documented_skips() -> None:
     checkov = Path(sys.executable).with_name("checkov")
     if not checkov.exists():
@@ -160,7 +163,10 @@ def test_checkov_passes_with_documented_skips() -> None:
     env["BC_SKIP_MAPPING"] = "TRUE"  # no network: do not fetch the guideline mappings
     result = subprocess.run(
         [str(checkov), "-d", str(TERRAFORM_DIR), "--framework", "terraform", "--compact", "-o", "json"],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     report = json.loads(result.stdout)
     reports = report if isinstance(report, list) else [report]
@@ -198,13 +204,18 @@ def test_tflint_config() -> None:
 ALLOWED_LITERALS = {"test"}
 SECRET_PATTERNS = [
     ("AWS access key id", re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("assigned secret", re.compile(
-        r"""(?ix)\b(aws_secret_access_key|secret_key|secret_access_key|access_key|password|passwd|token|session_token|api_key|private_key)
-            \s*=\s*"([^"$]*)\"""")),
+    (
+        "assigned secret",
+        re.compile(
+            r"""(?ix)\b(aws_secret_access_key|secret_key|secret_access_key|access_key|password|passwd|token|session_token|api_key|private_key)
+            \s*=\s*"([^"$]*)\""""
+        ),
+    ),
     ("private key block", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
-    ("40-char secret-looking literal", re.compile(
-        r'"(?=[A-Za-z0-9/+]*[0-9])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])[A-Za-z0-9/+]{40}"'
-    )),
+    (
+        "40-char secret-looking literal",
+        re.compile(r'"(?=[A-Za-z0-9/+]*[0-9])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[A-Z])[A-Za-z0-9/+]{40}"'),
+    ),
     ("GitHub or Slack token", re.compile(r"\b(ghp_[A-Za-z0-9]{36}|xox[abp]-[A-Za-z0-9-]{10,})\b")),
 ]
 
@@ -212,8 +223,11 @@ SECRET_PATTERNS = [
 def _scanned_files() -> list[Path]:
     suffixes = {".tf", ".tfvars", ".hcl", ".tfbackend", ".md", ".json"}
     return [
-        p for p in TERRAFORM_DIR.rglob("*")
-        if p.is_file() and ".terraform" not in p.parts and (p.suffix in suffixes or p.name.endswith(".tftest.hcl"))
+        p
+        for p in TERRAFORM_DIR.rglob("*")
+        if p.is_file()
+        and ".terraform" not in p.parts
+        and (p.suffix in suffixes or p.name.endswith(".tftest.hcl"))
         and p.name != ".terraform.lock.hcl"  # provider hashes, not secrets
     ]
 
@@ -242,7 +256,7 @@ def test_secret_scan_catches_what_it_should() -> None:
         'token = "abc123"': True,
         'access_key = "test"': False,
         'secret_key = "test"': False,
-        'password = var.db_password': False,
+        "password = var.db_password": False,
     }
     for line, expected in samples.items():
         hit = False
