@@ -480,3 +480,31 @@ def _wait(condition: Callable[[], bool], timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("localstack", {"enable_budgets": "false", "enable_autoscaling": "false"}),
+        ("moto", {}),
+    ],
+)
+def test_the_local_root_turns_off_what_the_emulator_cannot_emulate(
+    tmp_path: Path, kind: str, expected: dict[str, str]
+) -> None:
+    """LocalStack's community image has no Budgets or Application Auto Scaling: the local root's
+    switches for them are pinned off (as -var, last) on LocalStack, and left alone on moto."""
+    from conftest import copy_repository
+
+    from platformctl.context import Context, Options
+    from platformctl.local import lifecycle as local
+
+    root = copy_repository(tmp_path / "repo")
+    ctx = Context(Options(root=root, color=False))
+    record = emulator.Record(kind, 4566, "http://127.0.0.1:4566", True, "start", "now")
+    tf = local._terraform(ctx, ctx.environment("local"), record)
+    argv = tf.argv("plan")
+    for name, value in expected.items():
+        assert f"-var={name}={value}" in argv
+    assert not any(arg.startswith(("-var=enable_budgets", "-var=enable_autoscaling")) for arg in argv) or expected
+    assert argv[-1].startswith("-var=")  # pins come last, where nothing overrides them

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,9 @@ class Kind(Protocol):
     name: str
     # Seconds to wait for health after a start.
     health_timeout: float
+    # Root variables set for every run against this kind (where the root declares them), to
+    # turn off what it cannot emulate.
+    root_variables: Mapping[str, str]
 
     def identify(self, endpoint: str, timeout: float) -> str | None:
         """A short description when the emulator answering on `endpoint` is of this kind, else None."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from platformctl import process
 from platformctl.emulators import docker
@@ -63,6 +65,9 @@ def image_usable(image: str) -> tuple[bool, str]:
 class LocalStack:
     name = NAME
     health_timeout = 300.0  # it may pull its image first
+    # The community image has no Budgets and no Application Auto Scaling (the local root's
+    # switches for them; see terraform/environments/local/variables.tf).
+    root_variables: Mapping[str, str] = MappingProxyType({"enable_budgets": "false", "enable_autoscaling": "false"})
 
     def identify(self, endpoint: str, timeout: float) -> str | None:
         with contextlib.suppress(OSError, ValueError):

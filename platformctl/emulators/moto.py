@@ -8,7 +8,9 @@ import contextlib
 import importlib.util
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from platformctl import process
 from platformctl.aws.credentials import EMULATOR_ACCOUNT_ID, emulator_env
@@ -42,6 +44,7 @@ def argv(port: int) -> list[str]:
 class Moto:
     name = NAME
     health_timeout = 60.0  # it answers in about a second
+    root_variables: Mapping[str, str] = MappingProxyType({})  # platformctl's moto server answers what roots use
 
     def identify(self, endpoint: str, timeout: float) -> str | None:
         with contextlib.suppress(OSError, ValueError):

@@ -57,8 +57,12 @@ LAMBDA_NOTE = (
 # --- terraform, fast when nothing changed ------------------------------------------------
 
 
-def _terraform(ctx: Context, environment: Environment, endpoint: str) -> Terraform:
-    tf = point_at(ctx.terraform_for(environment), environment, endpoint)  # the emulator this run uses
+def _terraform(ctx: Context, environment: Environment, record: emulator.Record) -> Terraform:
+    tf = point_at(ctx.terraform_for(environment), environment, record.endpoint)  # the emulator this run uses
+    kind = emulator.KINDS.get(record.kind)
+    for name, value in (kind.root_variables if kind else {}).items():
+        if hcl.declares_variable(environment.directory, name):
+            tf.pinned[name] = value  # what this emulator cannot emulate stays off
     # stdout carries the resource table (or --json); Terraform's progress goes to stderr.
     tf.human_to_stderr = True
     return tf
@@ -245,7 +249,7 @@ def _up(
         log.debug("stale state moved to %s", moved)
         recovered = True
 
-    tf = _terraform(ctx, environment, record.endpoint)
+    tf = _terraform(ctx, environment, record)
     with timer.step("build"):
         operations.build_functions(project)
     with timer.step("init"):
@@ -354,7 +358,7 @@ def _down(ctx: Context, environment: Environment, *, force: bool, destroy: bool)
             goes_with_emulator = True
         else:
             check_endpoints(environment)
-            tf = _terraform(ctx, environment, running.endpoint)
+            tf = _terraform(ctx, environment, running)
             with timer.step("init"):
                 ensure_initialized(ctx, environment, tf)
             try:

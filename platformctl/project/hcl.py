@@ -109,6 +109,11 @@ def _load_tfvars(path: Path) -> dict[str, Any]:
     return load(path)
 
 
+def declares_variable(env_dir: Path, name: str) -> bool:
+    """Whether the root declares `variable "name"` (so `-var name=...` may set it)."""
+    return _declaration(env_dir, name) is not None
+
+
 def _declaration(env_dir: Path, name: str) -> dict[str, Any] | None:
     for tf in sorted(env_dir.glob("*.tf")):
         for block in load(tf).get("variable", []):

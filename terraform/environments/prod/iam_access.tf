@@ -91,6 +91,14 @@ data "aws_iam_policy_document" "plan" {
     }
   }
   statement {
+    # The HMAC key's ephemeral resource (secrets.tf) is opened during plan too. The action has
+    # no resource type (AWS's service authorization reference): it returns random bytes and
+    # stores nothing.
+    sid       = "EphemeralRandomPassword"
+    actions   = ["secretsmanager:GetRandomPassword"]
+    resources = ["*"]
+  }
+  statement {
     sid    = "NoDataReads"
     effect = "Deny"
     actions = [
