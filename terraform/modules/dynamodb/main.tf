@@ -80,6 +80,7 @@ resource "aws_dynamodb_table" "this" {
 
 resource "aws_dynamodb_table" "not_autoscaled" {
   #checkov:skip=CKV_AWS_119:A customer-managed key is used whenever the environment passes kms_key_arn (prod does); elsewhere the AWS-managed key aws/dynamodb encrypts the tables.
+  #checkov:skip=CKV2_AWS_16:This variant exists only without autoscaling: PAY_PER_REQUEST tables scale by themselves, and PROVISIONED ones land here only with enable_autoscaling = false, an explicit choice (e.g. LocalStack's community image, which has no Application Auto Scaling).
   for_each = local.autoscaling_enabled ? {} : var.tables
 
   name         = "${var.name_prefix}-${replace(each.key, "_", "-")}"
