@@ -141,6 +141,30 @@ JUSTIFIED: list[tuple[str, str, str, str]] = [
         "AWS documents ArnLike for kms:EncryptionContext:aws:logs:arn (the value is a log-group"
         " ARN); parliament types every kms:EncryptionContext:* key as a plain String.",
     ),
+    (
+        r"aws_iam_role\.github_(plan|apply)\.assume_role_policy$",
+        "UNKNOWN_FEDERATION_SOURCE",
+        "oidc-provider/token.actions.githubusercontent.com",
+        "GitHub Actions' OIDC provider, as AWS documents for GitHub (IAM user guide, 'Configuring a"
+        " role for GitHub OIDC identity provider'); parliament knows only the federation sources"
+        " of its own table (Cognito, SAML, a few web identity providers).",
+    ),
+    (
+        r"aws_iam_role_policy\.(github_apply|operator)\.policy$",
+        "INVALID_ARN",
+        "Account expected",
+        "arn:aws:iam::aws:policy/* is how IAM names AWS managed policies (the account is the literal"
+        " `aws`); the apply and operator roles read them to attach PowerUserAccess and ReadOnlyAccess."
+        " parliament expects a 12-digit account in every IAM ARN.",
+    ),
+    (
+        r"aws_iam_role_policy\.github_plan\.policy$",
+        "UNKNOWN_CONDITION_FOR_ACTION",
+        "kms:ResourceAliases",
+        "kms:ResourceAliases is a condition key of every KMS operation on a key, kms:Decrypt and"
+        " kms:GenerateDataKey included (AWS KMS developer guide, 'kms:ResourceAliases'); it limits the"
+        " plan role to the state key by its alias. parliament's action table predates the key.",
+    ),
 ]
 
 # The attributes that hold IAM policy documents (redrive policies are SQS JSON, not IAM).

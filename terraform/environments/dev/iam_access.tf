@@ -14,8 +14,11 @@ locals {
   platform_iam_arns = [
     "${local.account_arn}:role/${local.name_prefix}-*",
     "${local.account_arn}:policy/${local.name_prefix}-*",
-    "${local.account_arn}:oidc-provider/${local.github_oidc_host}",
+    local.github_oidc_arn,
   ]
+  # The provider's ARN as IAM forms it, so the trust policies are known at plan time (and
+  # linted there); the roles depend on the provider explicitly.
+  github_oidc_arn  = "${local.account_arn}:oidc-provider/${local.github_oidc_host}"
   state_object_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.state_bucket}/${var.state_key}"
 }
 
@@ -36,7 +39,7 @@ locals {
       Statement = [{
         Effect    = "Allow"
         Action    = "sts:AssumeRoleWithWebIdentity"
-        Principal = { Federated = aws_iam_openid_connect_provider.github.arn }
+        Principal = { Federated = local.github_oidc_arn }
         Condition = {
           StringEquals = {
             "${local.github_oidc_host}:aud" = "sts.amazonaws.com"
@@ -111,8 +114,22 @@ data "aws_iam_policy_document" "plan" {
 # roles, policies and OIDC provider only; nothing else in IAM.
 data "aws_iam_policy_document" "deploy_iam" {
   statement {
-    sid       = "ManagePlatformIam"
-    actions   = ["iam:*"]
+    sid = "ManagePlatformIam"
+    # What Terraform does to roles, their policies and the OIDC provider: not iam:*, which
+    # would also reach users, groups and instance profiles that match no ARN here.
+    actions = [
+      "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription",
+      "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole", "iam:ListRoleTags", "iam:PassRole",
+      "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies",
+      "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies",
+      "iam:ListInstanceProfilesForRole",
+      "iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:CreatePolicyVersion",
+      "iam:DeletePolicyVersion", "iam:ListPolicyVersions", "iam:TagPolicy", "iam:UntagPolicy",
+      "iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider", "iam:GetOpenIDConnectProvider",
+      "iam:UpdateOpenIDConnectProviderThumbprint", "iam:AddClientIDToOpenIDConnectProvider",
+      "iam:RemoveClientIDFromOpenIDConnectProvider", "iam:TagOpenIDConnectProvider",
+      "iam:UntagOpenIDConnectProvider",
+    ]
     resources = local.platform_iam_arns
   }
   statement {
@@ -127,6 +144,8 @@ resource "aws_iam_role" "github_plan" {
   description          = "GitHub Actions plans of ${var.github_repository} (pull requests and main): read-only."
   assume_role_policy   = local.github_trust["plan"]
   max_session_duration = 3600
+
+  depends_on = [aws_iam_openid_connect_provider.github]
 }
 
 resource "aws_iam_role_policy_attachment" "github_plan_read_only" {
@@ -145,6 +164,8 @@ resource "aws_iam_role" "github_apply" {
   description          = "GitHub Actions deploys of ${var.github_repository}, environment ${var.github_apply_environment} only."
   assume_role_policy   = local.github_trust["apply"]
   max_session_duration = 3600
+
+  depends_on = [aws_iam_openid_connect_provider.github]
 }
 
 resource "aws_iam_role_policy_attachment" "github_apply_power_user" {

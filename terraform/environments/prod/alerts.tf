@@ -55,6 +55,12 @@ resource "aws_kms_alias" "alerts" {
   target_key_id = aws_kms_key.alerts.key_id
 }
 
+locals {
+  # The topic's ARN as SNS forms it, so its policy document is known at plan time (and linted
+  # there); the policy attaches to the topic itself, which orders the two.
+  alerts_topic_arn = "arn:${data.aws_partition.current.partition}:sns:${var.aws_region}:${var.aws_account_id}:${local.name_prefix}-alerts"
+}
+
 resource "aws_sns_topic" "alerts" {
   name              = "${local.name_prefix}-alerts"
   display_name      = "${var.project_name} ${var.environment} alerts"
@@ -74,7 +80,7 @@ data "aws_iam_policy_document" "alerts_topic" {
       "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission",
       "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish",
     ]
-    resources = [aws_sns_topic.alerts.arn]
+    resources = [local.alerts_topic_arn]
     principals {
       type        = "AWS"
       identifiers = ["arn:${data.aws_partition.current.partition}:iam::${var.aws_account_id}:root"]
@@ -84,7 +90,7 @@ data "aws_iam_policy_document" "alerts_topic" {
   statement {
     sid       = "AlertPublishersPublish"
     actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.alerts.arn]
+    resources = [local.alerts_topic_arn]
     principals {
       type        = "Service"
       identifiers = local.alert_publishers
