@@ -13,7 +13,8 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,6 +38,23 @@ def build_env(overrides: EnvOverrides | None = None) -> dict[str, str]:
         else:
             env[name] = value
     return env
+
+
+@contextmanager
+def environ_overridden(overrides: EnvOverrides) -> Iterator[None]:
+    """This process's own os.environ with `overrides` applied (None removes), restored after:
+    for libraries such as boto3 that read os.environ themselves, where no child gets an env."""
+    saved = dict(os.environ)
+    try:
+        for name, value in overrides.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def redact_arg(arg: str) -> str:

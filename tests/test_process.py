@@ -220,3 +220,13 @@ def test_summarize_counts_each_kind_of_change() -> None:
     }
     assert summary.has_changes
     assert not summarize({"resource_changes": []}).has_changes
+
+
+def test_environ_overridden_applies_then_restores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "production-admin")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    with process.environ_overridden({"AWS_PROFILE": None, "AWS_ACCESS_KEY_ID": "test"}):
+        assert "AWS_PROFILE" not in os.environ
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "test"
+    assert os.environ["AWS_PROFILE"] == "production-admin"
+    assert "AWS_ACCESS_KEY_ID" not in os.environ

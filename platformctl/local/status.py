@@ -3,12 +3,11 @@ exists (asked with boto3), and the data path's event source mappings."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from platformctl import process
 from platformctl.aws import credentials
 from platformctl.context import Context
 from platformctl.emulators import lifecycle as emulator
@@ -92,26 +91,11 @@ def _checker(kind: str, session: Any, endpoint: str, region: str) -> Callable[[s
     ).lower()
 
 
-@contextmanager
-def _emulator_environment(region: str) -> Iterator[None]:
-    """boto3 reads AWS_PROFILE and friends from os.environ when it builds a session and its
-    clients: for the emulator, the user's real (or unknown) profile must play no part."""
-    saved = dict(os.environ)
-    try:
-        for name, value in credentials.emulator_env(region).items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def check_resources(resources: dict[str, Any], endpoint: str, region: str) -> list[ResourceStatus]:
     """Ask the emulator, with boto3 and the emulator's dummy credentials, for each resource."""
-    with _emulator_environment(region):
+    # boto3 reads AWS_PROFILE and friends from os.environ when it builds a session and its
+    # clients: for the emulator, the user's real (or unknown) profile must play no part.
+    with process.environ_overridden(credentials.emulator_env(region)):
         return _check_resources(resources, endpoint, region)
 
 

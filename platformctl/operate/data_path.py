@@ -10,13 +10,13 @@ No Typer or rich.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from platformctl import process
 from platformctl.errors import PlatformctlError
 
 # The platform's own names for the parts of the data path, in the roots' outputs.
@@ -38,17 +38,8 @@ class Clients:
     def environment(self) -> Iterator[None]:
         """boto3 reads AWS_PROFILE and friends from os.environ when it builds a session:
         for the emulator, the user's real (or unknown) profile must play no part."""
-        saved = dict(os.environ)
-        try:
-            for name, value in self.env.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        with process.environ_overridden(self.env):
             yield
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
 
     def __call__(self, service: str) -> Any:
         if service not in self._clients:
