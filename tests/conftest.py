@@ -105,6 +105,14 @@ def copy_repository(destination: Path) -> Path:
     return destination
 
 
+def as_terminal_job() -> None:
+    """preexec_fn for a child that stands for a command typed at a terminal: a terminal's
+    foreground job starts with SIGINT at its default. pytest itself may have been started with
+    SIGINT ignored (a background job of a non-interactive shell, some CI runners), which every
+    child would inherit, and then a Ctrl-C sent to it would do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

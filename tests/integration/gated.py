@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, REPO, make_project, start_moto
+from conftest import ENABLE_MIRROR, MIRROR, REPO, as_terminal_job, make_project, start_moto
 
 from integration.test_engines import read_until
 from integration.test_release import STAND_IN, Platform, base_environment, error_lines
@@ -234,6 +234,7 @@ def on_terminal(
         cwd=platform.root,
         env=platform.environment_with(env),
         start_new_session=True,
+        preexec_fn=as_terminal_job,
     )
     os.close(follower)
     seen = bytearray()

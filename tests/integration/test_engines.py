@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_project
+from conftest import as_terminal_job, make_project
 
 from integration import engines
 from integration.engines import EngineUnderTest
@@ -129,6 +129,7 @@ def test_terraform_prompts_on_the_terminal(isolation: Path, engine_under_test: E
         stderr=follower,
         cwd=isolation,
         start_new_session=True,
+        preexec_fn=as_terminal_job,
     )
     os.close(follower)
     seen = bytearray()

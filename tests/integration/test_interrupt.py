@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_project
+from conftest import as_terminal_job, make_project
 
 from integration import engines
 from integration.engines import EngineUnderTest
@@ -41,13 +41,6 @@ def engine_under_test(request: pytest.FixtureRequest, monkeypatch: pytest.Monkey
     return engines.select(request.param, monkeypatch)
 
 
-def _as_a_terminal_job() -> None:
-    """A terminal's foreground job starts with SIGINT at its default. pytest itself may have
-    been started with SIGINT ignored (a background job of a non-interactive shell, some CI
-    runners), which every child would inherit, and then the Ctrl-C below would do nothing."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def start_apply(project: Path) -> tuple[subprocess.Popen[str], Path]:
     root = project / "terraform" / "environments" / "demo"
     child = subprocess.Popen(
@@ -57,7 +50,7 @@ def start_apply(project: Path) -> tuple[subprocess.Popen[str], Path]:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-        preexec_fn=_as_a_terminal_job,
+        preexec_fn=as_terminal_job,
     )
     marker = root / "started"
     deadline = time.monotonic() + 120

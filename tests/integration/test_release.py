@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, REPO, TEST_CACHE, MotoServer, copy_repository, start_moto
+from conftest import ENABLE_MIRROR, MIRROR, REPO, TEST_CACHE, MotoServer, as_terminal_job, copy_repository, start_moto
 
 from integration.test_engines import read_until
 from platformctl.release import gate
@@ -746,6 +746,7 @@ def run_on_terminal(
         cwd=platform.root,
         env=platform.environment_with(env),
         start_new_session=True,
+        preexec_fn=as_terminal_job,
     )
     os.close(follower)
     seen = bytearray()
