@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import as_terminal_job
 
 from platformctl import process
 from platformctl.errors import PlatformctlError
@@ -83,6 +84,7 @@ def recorder(tmp_path: Path) -> Iterator[Run]:
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=as_terminal_job,
     )
     deadline = time.monotonic() + 30
     while not ready.exists():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -162,7 +163,17 @@ def test_commands_terraform_starts_inherit_no_ignored_signals(
     """Python ignores SIGPIPE and SIGXFSZ; the bundled engine runs inside a Python child, and
     what it starts must not inherit that (a binary's children do not)."""
     make_project(isolation, {"demo": SIGNAL_PROBE})
-    assert cli("apply", "demo", "--yes").exit_code == 0
+    # As from a terminal: pytest may have been started with SIGINT and SIGQUIT ignored (a
+    # background job of a non-interactive shell), which would reach both sides of the comparison.
+    previous = {
+        sig: signal.signal(sig, handler)
+        for sig, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGQUIT, signal.SIG_DFL))
+    }
+    try:
+        assert cli("apply", "demo", "--yes").exit_code == 0
+        baseline = subprocess.run(["grep", "SigIgn", "/proc/self/status"], capture_output=True, text=True, check=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     probe = (isolation / "terraform" / "environments" / "demo" / "ignored").read_text()
-    baseline = subprocess.run(["grep", "SigIgn", "/proc/self/status"], capture_output=True, text=True, check=True)
     assert probe == baseline.stdout
