@@ -21,13 +21,14 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, TEST_CACHE, copy_repository, free_port
+from conftest import ENABLE_MIRROR, MIRROR, copy_repository, free_port
 
+from integration.local_platform import Platform as LocalPlatform
+from integration.local_platform import clean_env
 from platformctl import process
 from platformctl.emulators import lifecycle as emulator
 from platformctl.operate.smoke import mentions
@@ -43,58 +44,9 @@ TABLE = f"{PREFIX}-orders"
 QUEUE = f"{PREFIX}-order-ingest-failures"
 
 
-@dataclass
-class Platform:
-    root: Path
-    port: int
-    env: dict[str, str]
-    first_up: dict[str, Any]
-    first_up_log: str
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "platformctl", "--root", str(self.root), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-
-    def client(self, service: str) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-        )
-
+class Platform(LocalPlatform):
     def queue_url(self) -> str:
         return str(self.client("sqs").get_queue_url(QueueName=QUEUE)["QueueUrl"])
-
-
-def clean_env(home: Path) -> dict[str, str]:
-    dropped = ("CI", "NO_COLOR", "LOCALSTACK_AUTH_TOKEN")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in dropped
-    }
-    home.mkdir(parents=True, exist_ok=True)
-    env.update(HOME=str(home), XDG_CACHE_HOME=str(TEST_CACHE), PLATFORMCTL_PROVIDER_MIRROR=MIRROR, TF_IN_AUTOMATION="1")
-    # A user's real credentials in the shell must never reach the local environment.
-    env.update(AWS_PROFILE="production-admin", AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE")
-    return env
 
 
 @pytest.fixture(scope="module")

@@ -12,20 +12,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, TEST_CACHE, copy_repository, free_port, make_project
+from conftest import ENABLE_MIRROR, MIRROR, copy_repository, free_port, make_project
 
+from integration.local_platform import Platform, clean_env
 from platformctl import process
 from platformctl.emulators import lifecycle as emulator
-from platformctl.project import contract
 
 pytestmark = pytest.mark.integration
 
@@ -35,65 +32,6 @@ TABLES = {f"{PREFIX}-orders", f"{PREFIX}-customer-sessions"}
 STREAMS = {f"{PREFIX}-order-events", f"{PREFIX}-clickstream"}
 FUNCTION = f"{PREFIX}-order-ingest"
 QUEUE, DLQ = f"{PREFIX}-order-ingest-failures", f"{PREFIX}-order-ingest-failures-dlq"
-
-
-def clean_env(home: Path) -> dict[str, str]:
-    """The caller's environment without AWS_*, PLATFORMCTL_*, TF_*; the machine's mirror and cache."""
-    dropped = ("CI", "NO_COLOR", "LOCALSTACK_AUTH_TOKEN")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in dropped
-    }
-    home.mkdir(parents=True, exist_ok=True)
-    env.update(HOME=str(home), XDG_CACHE_HOME=str(TEST_CACHE), PLATFORMCTL_PROVIDER_MIRROR=MIRROR, TF_IN_AUTOMATION="1")
-    # A user's real credentials in the shell must never reach the local environment.
-    env.update(AWS_PROFILE="production-admin", AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE")
-    return env
-
-
-@dataclass
-class Platform:
-    root: Path
-    port: int
-    env: dict[str, str]
-    first_up: dict[str, Any]
-    first_up_log: str
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "platformctl", "--root", str(self.root), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-    def json(self, *args: str, ok: tuple[int, ...] = (0,)) -> tuple[dict[str, Any], str]:
-        result = self.run("--json", *args)
-        assert result.returncode in ok, f"exit {result.returncode}\n{result.stdout}\n{result.stderr[-6000:]}"
-        return json.loads(result.stdout), result.stderr
-
-    def record(self) -> emulator.Record | None:
-        return emulator.load_record(contract.load(self.root))
-
-    def client(self, service: str) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-        )
 
 
 @pytest.fixture(scope="module")

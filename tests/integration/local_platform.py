@@ -1,0 +1,78 @@
+"""The whole platform brought up on platformctl's moto server by a real `platformctl up local`,
+as tests/integration/test_up_local.py and test_smoke.py share it: the clean shell platformctl
+runs in, and the applied platform with its boto3 clients."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conftest import MIRROR, TEST_CACHE
+
+from platformctl.emulators import lifecycle as emulator
+from platformctl.project import contract
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """The caller's environment without AWS_*, PLATFORMCTL_*, TF_*; the machine's mirror and cache."""
+    dropped = ("CI", "NO_COLOR", "LOCALSTACK_AUTH_TOKEN")
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "PLATFORMCTL_", "TF_")) and name not in dropped
+    }
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(TEST_CACHE), PLATFORMCTL_PROVIDER_MIRROR=MIRROR, TF_IN_AUTOMATION="1")
+    # A user's real credentials in the shell must never reach the local environment.
+    env.update(AWS_PROFILE="production-admin", AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE")
+    return env
+
+
+@dataclass
+class Platform:
+    root: Path
+    port: int
+    env: dict[str, str]
+    first_up: dict[str, Any]
+    first_up_log: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "platformctl", "--root", str(self.root), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def json(self, *args: str, ok: tuple[int, ...] = (0,)) -> tuple[dict[str, Any], str]:
+        result = self.run("--json", *args)
+        assert result.returncode in ok, f"exit {result.returncode}\n{result.stdout}\n{result.stderr[-6000:]}"
+        return json.loads(result.stdout), result.stderr
+
+    def record(self) -> emulator.Record | None:
+        return emulator.load_record(contract.load(self.root))
+
+    def client(self, service: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
