@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from integration.lambda_server import Server
+
 from platformctl.emulators import moto_snapshot
 
-HANDLER = '''
+HANDLER = """
 import base64, os, boto3
 
 def store(event, context):
@@ -33,7 +33,7 @@ def store(event, context):
         data = base64.b64decode(record["kinesis"]["data"]).decode()
         s3.put_object(Bucket=os.environ["BUCKET"], Key="from-stream/" + data, Body=data)
     return {"seen": len(event.get("Records", [])), "bucket": os.environ["BUCKET"]}
-'''
+"""
 
 
 def code_zip() -> bytes:
@@ -45,7 +45,10 @@ def code_zip() -> bytes:
 
 def post(server: Server, route: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(
-        f"{server.endpoint}{route}", data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+        f"{server.endpoint}{route}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as answer:

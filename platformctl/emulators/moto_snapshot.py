@@ -39,7 +39,7 @@ import threading
 import types
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 SNAPSHOT_PATH = "/moto-api/platformctl/snapshot"
 RESTORE_PATH = "/moto-api/platformctl/restore"
@@ -136,7 +136,7 @@ _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 
 class _Pickler(pickle.Pickler):
-    dispatch_table = {
+    dispatch_table: ClassVar[dict[Any, Any]] = {
         **copyreg.dispatch_table,
         _LOCK_TYPES[0]: lambda _lock: (threading.Lock, ()),
         _LOCK_TYPES[1]: lambda _lock: (threading.RLock, ()),
@@ -160,7 +160,7 @@ class _Pickler(pickle.Pickler):
 def _backend_dicts() -> list[Any]:
     from moto.core.base_backend import BackendDict
 
-    return list(BackendDict._instances)  # noqa: SLF001 - moto's own list of loaded backends
+    return list(BackendDict._instances)
 
 
 def _where(backend_dict: Any) -> tuple[str, str]:
@@ -246,7 +246,7 @@ def load(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
         raise SnapshotRefused(f"{path} is damaged: its checksum does not match")
     try:
         backends = pickle.loads(body)  # noqa: S301 - a file this server wrote, checksum verified
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a refused file
+    except Exception as exc:
         raise SnapshotRefused(f"{path} does not load: {type(exc).__name__}: {exc}") from exc
     if not isinstance(backends, dict):
         raise SnapshotRefused(f"{path} holds no backends")
@@ -262,11 +262,11 @@ def restore(path: Path) -> dict[str, Any]:
     with backend_lock:
         for loaded in _backend_dicts():
             dict.clear(loaded)
-        BackendDict._instances.clear()  # noqa: SLF001
+        BackendDict._instances.clear()
         for where, accounts in backends.items():
             target = targets[where]
             dict.update(target, accounts)
-            BackendDict._instances.append(target)  # noqa: SLF001
+            BackendDict._instances.append(target)
     return {"moto_version": moto_version(), "services": sorted(f"{m}.{a}" for m, a in backends)}
 
 

@@ -31,6 +31,7 @@ from platformctl.emulators import lifecycle as emulator
 from platformctl.emulators.isolation import check_endpoints, point_at
 from platformctl.emulators.lifecycle import LogProgress, Progress
 from platformctl.errors import EmulatorError, PlatformctlError, TerraformFailed
+from platformctl.local import snapshots
 from platformctl.local.state import (
     applied_path,
     init_path,
@@ -190,10 +191,14 @@ class UpOutcome:
     resources: dict[str, Any]
     timings: dict[str, float]
     notes: tuple[str, ...] = ()
+    restored_from: str | None = None  # the snapshot restored instead of an apply (local/snapshots.py)
+    snapshot_saved: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "command": "up",
+            "restored_from": self.restored_from,
+            "snapshot_saved": self.snapshot_saved,
             "environment": self.environment,
             "emulator": self.emulator.as_dict(),
             "recovered": self.recovered,
@@ -212,6 +217,7 @@ def up(
     port: int | None = None,
     timeout: float | None = None,
     progress: Progress | None = None,
+    no_snapshot: bool = False,
 ) -> UpOutcome:
     progress = progress or LogProgress()
     project = ctx.project
@@ -221,7 +227,16 @@ def up(
     check_writable(project, environment)
     load_state(environment)  # a state of the wrong shape is refused before anything starts
     with root_lock(project, environment):
-        return _up(ctx, environment, requested=requested, port=port, timeout=timeout, progress=progress, timer=timer)
+        return _up(
+            ctx,
+            environment,
+            requested=requested,
+            port=port,
+            timeout=timeout,
+            progress=progress,
+            timer=timer,
+            no_snapshot=no_snapshot,
+        )
 
 
 def _up(
@@ -233,6 +248,7 @@ def _up(
     timeout: float | None,
     progress: Progress,
     timer: Timer,
+    no_snapshot: bool = False,
 ) -> UpOutcome:
     project = ctx.project
     with timer.step("emulator"):
@@ -254,6 +270,18 @@ def _up(
         operations.build_functions(project)
     with timer.step("init"):
         ensure_initialized(ctx, environment, tf)
+    snapshot_failed = False
+    if running.started and not no_snapshot and not state_resource_count(environment):
+        with timer.step("restore"):
+            restored, snapshot_failed = snapshots.restore_for_up(project, environment, record, progress)
+        if restored is not None:
+            resources = platform_resources(environment)
+            stub = LAMBDA_NOTE if record.kind == emulator.MOTO and not record.lambda_code_runs else None
+            notes = data_path.up_notes(environment.name, record.kind, record.endpoint, resources, stub)
+            return UpOutcome(
+                environment.name, record, running.message, recovered, False, resources, timer.total(),
+                tuple(notes), restored_from=restored.snapshot.id,
+            )  # fmt: skip
     # From here on the state names resources of this emulator start, even if apply fails.
     write_json(
         applied_path(project, environment),
@@ -275,12 +303,22 @@ def _up(
         plan_file.unlink(missing_ok=True)
     if not changed:
         progress.note(f"No changes: {environment.name} is up to date.")
+    with timer.step("snapshot"):  # the platform equals its configuration now
+        saved = snapshots.save_after_up(project, environment, record, progress, replace=no_snapshot or snapshot_failed)
     with timer.step("outputs"):
         resources = platform_resources(environment, tf)
     stub = record.kind == emulator.MOTO and not record.lambda_code_runs
     notes = data_path.up_notes(environment.name, record.kind, record.endpoint, resources, LAMBDA_NOTE if stub else None)
     return UpOutcome(
-        environment.name, record, running.message, recovered, changed, resources, timer.total(), tuple(notes)
+        environment.name,
+        record,
+        running.message,
+        recovered,
+        changed,
+        resources,
+        timer.total(),
+        tuple(notes),
+        snapshot_saved=saved.id if saved else None,
     )
 
 
