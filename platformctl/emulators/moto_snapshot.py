@@ -39,7 +39,7 @@ import threading
 import types
 import weakref
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 SNAPSHOT_PATH = "/moto-api/platformctl/snapshot"
 RESTORE_PATH = "/moto-api/platformctl/restore"
@@ -135,14 +135,20 @@ def _none() -> None:
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 
-class _Pickler(pickle.Pickler):
-    dispatch_table: ClassVar[dict[Any, Any]] = {
+def _dispatch_table() -> dict[Any, Any]:
+    return {
         **copyreg.dispatch_table,
         _LOCK_TYPES[0]: lambda _lock: (threading.Lock, ()),
         _LOCK_TYPES[1]: lambda _lock: (threading.RLock, ()),
         weakref.WeakValueDictionary: lambda mapping: (_weak_values, (dict(mapping.items()),)),
         weakref.ReferenceType: lambda ref: (_weak_ref, (ref(),)),
     }
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file: Any, protocol: int) -> None:
+        super().__init__(file, protocol)
+        self.dispatch_table = _dispatch_table()
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, types.FunctionType):
@@ -157,10 +163,16 @@ class _Pickler(pickle.Pickler):
 # --- moto's backends ---------------------------------------------------------------------------
 
 
+def _instances(backend_dict_class: Any) -> list[Any]:
+    """moto's own list of the loaded BackendDicts (what its reset walks too)."""
+    found: list[Any] = vars(backend_dict_class)["_instances"]
+    return found
+
+
 def _backend_dicts() -> list[Any]:
     from moto.core.base_backend import BackendDict
 
-    return list(BackendDict._instances)
+    return list(_instances(BackendDict))
 
 
 def _where(backend_dict: Any) -> tuple[str, str]:
@@ -262,11 +274,11 @@ def restore(path: Path) -> dict[str, Any]:
     with backend_lock:
         for loaded in _backend_dicts():
             dict.clear(loaded)
-        BackendDict._instances.clear()
+        _instances(BackendDict).clear()
         for where, accounts in backends.items():
             target = targets[where]
             dict.update(target, accounts)
-            BackendDict._instances.append(target)
+            _instances(BackendDict).append(target)
     return {"moto_version": moto_version(), "services": sorted(f"{m}.{a}" for m, a in backends)}
 
 

@@ -276,8 +276,8 @@ def _up(
             restored, snapshot_failed = snapshots.restore_for_up(project, environment, record, progress)
         if restored is not None:
             resources = platform_resources(environment)
-            stub = LAMBDA_NOTE if record.kind == emulator.MOTO and not record.lambda_code_runs else None
-            notes = data_path.up_notes(environment.name, record.kind, record.endpoint, resources, stub)
+            lambda_note = LAMBDA_NOTE if record.kind == emulator.MOTO and not record.lambda_code_runs else None
+            notes = data_path.up_notes(environment.name, record.kind, record.endpoint, resources, lambda_note)
             return UpOutcome(
                 environment.name, record, running.message, recovered, False, resources, timer.total(),
                 tuple(notes), restored_from=restored.snapshot.id,

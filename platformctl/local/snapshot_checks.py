@@ -224,7 +224,7 @@ def _verify(state: dict[str, Any], endpoint: str, region: str) -> Report:
     unknown = sorted({kind for kind, _, _ in instances if kind not in PROBES})
     if unknown:
         return Report(0, (f"no check for {', '.join(unknown)} (platformctl/local/snapshot_checks.py)",), ())
-    session = boto3.session.Session(
+    session: Any = boto3.session.Session(
         aws_access_key_id=credentials.EMULATOR_ACCESS_KEY,
         aws_secret_access_key=credentials.EMULATOR_ACCESS_KEY,
         region_name=region,

@@ -72,9 +72,9 @@ def restore(ctx: Context, name: str, snapshot_id: str | None = None, progress: P
         try:
             return snapshots.restore(ctx.project, environment, record, chosen)
         except snapshots.RestoreFailed as exc:
+            what = "undone (emulator reset, state moved aside)" if exc.undone else "refused, nothing was changed"
             raise SnapshotError(
-                f"Restore failed and was undone (emulator reset, state moved aside): {exc}; "
-                f"run `platformctl up {name}` to apply for real."
+                f"Restore {what}: {exc}; `platformctl up {name} --no-snapshot` applies for real."
             ) from None
 
 

@@ -384,7 +384,12 @@ class Restored:
 
 
 class RestoreFailed(SnapshotError):
-    """The restore was undone (state moved aside, emulator reset); the caller applies for real."""
+    """The snapshot was not restored: refused before anything changed, or (`undone`) undone
+    after a failed check (state moved aside, emulator reset). The caller applies for real."""
+
+    def __init__(self, message: str, *, undone: bool = False) -> None:
+        super().__init__(message)
+        self.undone = undone
 
 
 def restore(
@@ -410,9 +415,11 @@ def restore(
         raise RestoreFailed(f"snapshot {snapshot.id}: its state file is not JSON ({exc})") from exc
     status, answer = _post(record.endpoint, RESTORE_ROUTE, {"path": str((snapshot.path / EMULATOR_FILE).resolve())})
     seconds["emulator"] = round(time.perf_counter() - started, 3)
-    if status != 200:
-        reset_emulator(record)  # the server refuses before swapping anything; reset all the same
+    if status in (400, 409):  # refused before anything was swapped in: emulator and state as they were
         raise RestoreFailed(f"snapshot {snapshot.id}: the emulator refused it ({answer.get('error', status)})")
+    if status != 200:  # no answer, or a failure mid-way: nothing is trusted
+        undo(project, environment, record)
+        raise RestoreFailed(f"snapshot {snapshot.id}: the restore failed ({answer.get('error', status)})", undone=True)
     if state_path(environment).exists():
         move_state_aside(project, environment)
     files.atomic_write(state_path(environment), state_bytes, mode=0o600)
@@ -429,7 +436,7 @@ def restore(
     if report.problems:
         undo(project, environment, record)
         more = f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
-        raise RestoreFailed(f"snapshot {snapshot.id}: {report.problems[0]}{more}")
+        raise RestoreFailed(f"snapshot {snapshot.id}: {report.problems[0]}{more}", undone=True)
     seconds["total"] = round(time.perf_counter() - started, 3)
     return Restored(snapshot, report.checked, seconds, report.checks)
 
