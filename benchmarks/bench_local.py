@@ -10,6 +10,10 @@ cache warm. A warm-up round in the fresh copy (init included, its time printed) 
 - `up` cold: no emulator running, no state; platformctl starts moto, plans, applies.
 - `up` again with nothing to change: moto reused, init skipped, a plan, no apply.
 - `down`: platformctl's moto keeps everything in memory, so stopping it removes it all.
+- `up` cold with a matching snapshot (the one the first `up` saved): moto start, restore,
+  checks, no apply (target: <= 8 s and <= 0.15 x the cold apply); then `down` again.
+
+The cold apply runs with `--no-snapshot`, so it measures a real apply.
 
 Figures are medians of the three rounds; each `up` reports its own step timings (--json),
 printed so the provider's own waits (SQS attribute propagation, S3 lifecycle consistency,
@@ -40,6 +44,8 @@ from harness import Figure  # noqa: E402  (needs the path above)
 ROUNDS = 3
 UP_COLD_TARGET = 40.0
 UP_AGAIN_TARGET = 8.0
+UP_RESTORED_TARGET = 8.0  # and at most RESTORED_SHARE of the cold apply
+RESTORED_SHARE = 0.15
 DOWN_TARGET = 30.0
 MIRROR = os.environ.get("PLATFORMCTL_PROVIDER_MIRROR") or (
     "/opt/tf-plugins" if Path("/opt/tf-plugins/registry.terraform.io/hashicorp/aws").is_dir() else ""
@@ -115,10 +121,12 @@ def run() -> list[Figure]:
             cold: list[float] = []
             again: list[float] = []
             down: list[float] = []
+            restored: list[float] = []
             cold_steps: list[dict[str, float]] = []
             again_steps: list[dict[str, float]] = []
+            restored_steps: list[dict[str, float]] = []
             for _ in range(ROUNDS):
-                seconds, outcome = platform("up", "--port", str(platform.port))
+                seconds, outcome = platform("up", "--port", str(platform.port), "--no-snapshot")
                 assert outcome["changed"] is True, "a cold up must create the platform"
                 cold.append(seconds)
                 cold_steps.append(outcome["timings"])
@@ -128,6 +136,11 @@ def run() -> list[Figure]:
                 again_steps.append(outcome["timings"])
                 seconds, outcome = platform("down")
                 down.append(seconds)
+                seconds, outcome = platform("up", "--port", str(platform.port))
+                assert outcome["restored_from"], f"a cold up with a matching snapshot must restore it: {outcome}"
+                restored.append(seconds)
+                restored_steps.append(outcome["timings"])
+                platform("down")
         finally:
             subprocess.run(
                 [*platformctl(), "--root", str(platform.root), "down", "--force"],
@@ -137,9 +150,12 @@ def run() -> list[Figure]:
             )
     print(f"up cold, median per step: {_steps(cold_steps)}", file=sys.stderr)
     print(f"up again, median per step: {_steps(again_steps)}", file=sys.stderr)
+    print(f"up restored, median per step: {_steps(restored_steps)}", file=sys.stderr)
+    restored_target = min(UP_RESTORED_TARGET, RESTORED_SHARE * statistics.median(cold))
     return [
         Figure("up local, cold (moto start, plan, apply)", tuple(cold), UP_COLD_TARGET),
         Figure("up local again, nothing to change", tuple(again), UP_AGAIN_TARGET),
+        Figure("up local, cold with a matching snapshot (restore)", tuple(restored), round(restored_target, 2)),
         Figure("down local (stop moto, state aside)", tuple(down), DOWN_TARGET),
         Figure("down local --destroy (terraform destroy first)", (destroy,), DOWN_TARGET),
     ]

@@ -119,7 +119,7 @@ def test_a_corrupted_snapshot_is_one_warning_and_a_real_apply(platform: Platform
     assert plan["changes"] is False, plan_log[-4000:]
 
 
-def test_a_snapshot_of_another_moto_is_refused_by_the_emulator_and_undone(platform: Platform) -> None:
+def test_a_snapshot_of_another_moto_is_refused_by_the_emulator_and_nothing_changes(platform: Platform) -> None:
     """The fingerprint's moto part misses (tests/test_snapshots.py); should a snapshot claim the
     right fingerprint with another moto's pickle, the emulator itself refuses it."""
     snapshot_id = str(platform.first_up["snapshot_saved"])
