@@ -394,7 +394,7 @@ def test_terraform_itself_cannot_leave_the_machine(
     tmp_path: Path, provider_mirror: Path, moto_server: MotoServer, foreign: Foreign
 ) -> None:
     """Below the guard: even with the pin removed, AWS_ENDPOINT_URL pointed at a host by name
-    and the run's own proxy variables opened (HTTPS_PROXY foreign, NO_PROXY=*), the provider
+    and the run's own proxy variables opened (HTTPS_PROXY and NO_PROXY foreign), the provider
     block's own proxy arguments send every call to the closed port."""
     if foreign.host.startswith("127."):
         pytest.skip(
@@ -413,7 +413,9 @@ def test_terraform_itself_cannot_leave_the_machine(
     tf.env["AWS_ENDPOINT_URL"] = foreign.url
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         tf.env[name] = foreign.url
-    tf.env.update(NO_PROXY="*", no_proxy="*")
+    # NO_PROXY naming the foreign host: if it won over the provider's own no_proxy, the call
+    # would reach the (loopback, recording) foreign address, never AWS.
+    tf.env.update(NO_PROXY=foreign.host, no_proxy=foreign.host)
     with pytest.raises(TerraformFailed, match="terraform plan failed"):
         tf.plan()
     assert foreign.requests == [], f"calls reached the foreign address: {foreign.requests}"

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import free_port, make_project
@@ -82,8 +83,10 @@ def hostile_shell(home: Path, foreign: str) -> dict[str, str]:
         "http_proxy": foreign,
         "https_proxy": foreign,
         "all_proxy": foreign,
-        "NO_PROXY": "*",
-        "no_proxy": "*",
+        # Naming the foreign host: were it to win over the provider's own no_proxy, a call
+        # would go straight to it (still loopback, and recorded) rather than out to AWS.
+        "NO_PROXY": urlsplit(foreign).hostname or "",
+        "no_proxy": urlsplit(foreign).hostname or "",
         "TF_CLI_ARGS": "-lock=false",
     }
 
