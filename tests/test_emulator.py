@@ -40,12 +40,18 @@ variable "emulator_endpoint" {
 """
 
 
-def provider(*services: str, extra: str = "") -> str:
-    # iam: the provider's account lookup when STS fails.
-    endpoints = "\n".join(f"    {service} = var.emulator_endpoint" for service in (*services, "iam"))
+CLOSING_PROXY = (
+    'http_proxy = "http://127.0.0.1:1"\nhttps_proxy = "http://127.0.0.1:1"\nno_proxy = "127.0.0.1,localhost,::1"\n'
+)
+
+
+def provider(*services: str, extra: str = "", proxy: str = CLOSING_PROXY) -> str:
+    # Endpoints are optional (platformctl sets AWS_ENDPOINT_URL); the closing proxy is not.
+    endpoints = "".join(f"    {service} = var.emulator_endpoint\n" for service in services)
+    block = f"  endpoints {{\n{endpoints}{extra}  }}\n" if endpoints or extra else ""
     return (
         f'{ENDPOINT_VARIABLE}provider "aws" {{\n  region = "us-east-1"\n  allowed_account_ids = ["000000000000"]\n'
-        f"  endpoints {{\n{endpoints}\n{extra}  }}\n}}\n"
+        f"{proxy}{block}}}\n"
     )
 
 
@@ -81,44 +87,36 @@ def stop_after(tmp_path: Path) -> Iterator[list[Path]]:
 # --- the endpoint guard ------------------------------------------------------------------
 
 
-def test_a_provider_covering_every_service_passes(tmp_path: Path) -> None:
-    root = project(
-        tmp_path / "repo", provider("s3", "kinesis", "cloudwatchlogs", "sts") + BUCKET + STREAM + LOG_GROUP + POLICY_DOC
-    )
-    isolation.check_endpoints(environment(root))  # logs via its alias; the policy document needs no API
+def test_a_provider_with_the_closing_proxy_passes_with_or_without_endpoints(tmp_path: Path) -> None:
+    for main_tf in (provider(), provider("s3", "kinesis", "cloudwatchlogs", "sts")):
+        root = project(tmp_path / f"repo{len(main_tf)}", main_tf + BUCKET + STREAM + LOG_GROUP + POLICY_DOC)
+        isolation.check_endpoints(environment(root))
 
 
 @pytest.mark.parametrize(
-    ("main_tf", "expected"),
+    ("proxy", "expected"),
     [
-        pytest.param(provider("s3", "sts") + BUCKET + STREAM, "kinesis (aws_kinesis_stream)", id="kinesis missing"),
+        pytest.param("", "has no http_proxy, has no https_proxy, has no no_proxy", id="no proxy at all"),
+        pytest.param(CLOSING_PROXY.split("\n", 1)[1], "has no http_proxy", id="http_proxy missing"),
         pytest.param(
-            provider("s3", "kinesis") + BUCKET + STREAM, "sts (the provider's account check)", id="sts missing"
+            CLOSING_PROXY.replace('no_proxy = "127.0.0.1,localhost,::1"', 'no_proxy = "*"'),
+            "sets no_proxy = *",
+            id="no_proxy lets everything past",
         ),
         pytest.param(
-            provider("s3", "kinesis", "sts") + STREAM + BUCKET + LOG_GROUP,
-            "logs (aws_cloudwatch_log_group)",
-            id="logs missing",
+            CLOSING_PROXY.replace('https_proxy = "http://127.0.0.1:1"', 'https_proxy = "http://proxy.corp:3128"'),
+            "sets https_proxy = http://proxy.corp:3128",
+            id="a real proxy",
         ),
     ],
 )
-def test_a_service_without_an_endpoint_is_refused(tmp_path: Path, main_tf: str, expected: str) -> None:
-    root = project(tmp_path / "repo", main_tf)
+def test_a_provider_that_does_not_close_the_proxy_is_refused(tmp_path: Path, proxy: str, expected: str) -> None:
+    root = project(tmp_path / "repo", provider(proxy=proxy) + BUCKET)
     with pytest.raises(ContractError) as refused:
         isolation.check_endpoints(environment(root))
     message = str(refused.value)
-    assert f"has no endpoint for {expected}" in message
+    assert expected in message
     assert "can never reach real AWS" in message and "\n" not in message
-
-
-def test_resources_inside_local_modules_count(tmp_path: Path) -> None:
-    queues_call = 'module "queues" {\n  source = "../../modules/queues"\n}\n'
-    root = project(tmp_path / "repo", provider("s3", "sts") + queues_call)
-    module = root / "terraform" / "modules" / "queues"
-    module.mkdir(parents=True)
-    (module / "main.tf").write_text('resource "aws_sqs_queue" "this" {\n  name = "demo"\n}\n')
-    with pytest.raises(ContractError, match=r"no endpoint for sqs \(aws_sqs_queue\)"):
-        isolation.check_endpoints(environment(root))
 
 
 def test_an_endpoint_pointing_away_from_the_emulator_is_refused(tmp_path: Path) -> None:
@@ -127,11 +125,11 @@ def test_an_endpoint_pointing_away_from_the_emulator_is_refused(tmp_path: Path) 
         isolation.check_endpoints(environment(root))
 
 
-def test_up_refuses_a_missing_endpoint_before_starting_anything(tmp_path: Path, cli) -> None:
-    root = project(tmp_path / "repo", provider("s3", "sts") + BUCKET + STREAM)
+def test_up_refuses_an_open_proxy_before_starting_anything(tmp_path: Path, cli) -> None:
+    root = project(tmp_path / "repo", provider(proxy="") + BUCKET + STREAM)
     result = invoke(cli, root, "up", "--port", str(free_port()))
     assert result.exit_code == 1
-    assert "has no endpoint for kinesis (aws_kinesis_stream)" in result.output
+    assert "has no http_proxy" in result.output
     assert emulator.load_record(contract.load(root)) is None, "no emulator may start for a refused root"
 
 

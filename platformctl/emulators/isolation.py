@@ -1,9 +1,19 @@
 """Local isolation: an emulated root can reach nothing but the emulator.
 
-Static checks of the HCL before Terraform runs (every `provider "aws"` block, alias and
-module points each service the root uses at the emulator; no backend, remote state or
-provider argument that leads elsewhere), and the Terraform environment of an emulated run:
-the endpoint pinned as the last -var, the shell's overrides dropped, proxies leading nowhere.
+Two locks, each enough on its own:
+- the Terraform environment of an emulated run: AWS_ENDPOINT_URL is the recorded loopback
+  emulator (the provider honours it for every service), every other AWS_* of the shell is
+  dropped (AWS_ENDPOINT_URL_<SERVICE> included), the endpoint is also pinned as the last -var,
+  and HTTP(S)_PROXY lead nowhere;
+- the HCL, checked before Terraform runs: every `provider "aws"` block of the root (aliases
+  and override files) sends whatever is not for loopback to a closed loopback port with the
+  provider's own http_proxy/https_proxy/no_proxy, so even a plain `terraform` run in the
+  folder (without platformctl, without AWS_ENDPOINT_URL) fails to connect instead of reaching
+  AWS; any `endpoints` entry leads to the emulator; modules bring no provider; no backend,
+  remote state, profile or proxy argument that leads elsewhere.
+
+The provider's `endpoints` block is not needed (and costs ~5 s of CPU per provider
+configuration, twice a plan): AWS_ENDPOINT_URL covers every service.
 """
 
 from __future__ import annotations
@@ -28,47 +38,10 @@ log = logging.getLogger("platformctl")
 
 ENDPOINT_VARIABLE = "emulator_endpoint"
 
-# --- every service the platform uses has an emulator endpoint --------------------------
-
-# Resource-type prefixes whose service's endpoint key is not simply the second word of the
-# type (aws_<service>_...). Longest prefixes first.
-_SERVICE_BY_PREFIX = (
-    ("aws_cloudwatch_log_", "logs"),
-    ("aws_cloudwatch_event_", "events"),
-    ("aws_cloudwatch_", "cloudwatch"),
-    ("aws_appautoscaling_", "applicationautoscaling"),
-    ("aws_kinesis_firehose_", "firehose"),
-    ("aws_kinesis_video_", "kinesisvideo"),
-    ("aws_caller_identity", "sts"),
-    ("aws_s3_", "s3"),
-    ("aws_s3control_", "s3control"),
-    ("aws_db_", "rds"),
-    ("aws_security_group", "ec2"),
-    ("aws_vpc", "ec2"),
-    ("aws_subnet", "ec2"),
-    ("aws_instance", "ec2"),
-)
 # Data sources computed by the provider itself, without an API call.
 _OFFLINE_DATA_SOURCES = frozenset(
     {"aws_iam_policy_document", "aws_region", "aws_partition", "aws_arn", "aws_default_tags"}
 )
-# The provider's other names for an endpoint key.
-_ENDPOINT_ALIASES = {
-    "logs": ("logs", "cloudwatchlogs", "cloudwatchlog"),
-    "applicationautoscaling": ("applicationautoscaling", "appautoscaling"),
-    "events": ("events", "eventbridge", "cloudwatchevents"),
-    "s3": ("s3", "s3api"),
-    "firehose": ("firehose",),
-    "rds": ("rds",),
-}
-
-
-def service_of(resource_type: str) -> str:
-    """The provider endpoint key a resource type talks to (aws_sqs_queue -> sqs)."""
-    for prefix, service in _SERVICE_BY_PREFIX:
-        if resource_type.startswith(prefix):
-            return service
-    return resource_type.split("_")[1]
 
 
 def _module_dirs(root: Path) -> dict[str, Path]:
@@ -178,11 +151,20 @@ def _points_at_emulator(value: Any) -> bool:
     return value == f"${{var.{ENDPOINT_VARIABLE}}}" or emulator.is_loopback_url(value)
 
 
-# Provider arguments that send calls through another host, or read a profile (and its
-# endpoint_url) platformctl does not control.
+# Where every proxied request of an emulated Terraform run goes: nowhere (a closed loopback
+# port). The emulator is on loopback, which is never proxied, so anything that would leave
+# this machine for AWS fails to connect instead.
+NOWHERE_PROXY = "http://127.0.0.1:1"
+NO_PROXY_HOSTS = "127.0.0.1,localhost,::1"
+# The provider arguments every provider "aws" block of an emulated root carries. The
+# provider's own arguments win over the shell's HTTP(S)_PROXY and NO_PROXY, so a plain
+# `terraform` run in the folder is closed as well; no_proxy must be set, or the shell's
+# NO_PROXY=* would let everything past the proxy.
+CLOSING_PROXY = {"http_proxy": NOWHERE_PROXY, "https_proxy": NOWHERE_PROXY, "no_proxy": NO_PROXY_HOSTS}
+
+# Provider arguments that read a profile (and its endpoint_url) or credentials platformctl
+# does not control, or reach a metadata service.
 _REFUSED_PROVIDER_ARGUMENTS = (
-    "http_proxy",
-    "https_proxy",
     "profile",
     "shared_config_files",
     "shared_credentials_files",
@@ -191,17 +173,31 @@ _REFUSED_PROVIDER_ARGUMENTS = (
 )
 
 
-def _needed_services(types: set[str], config: dict[str, Any]) -> dict[str, list[str]]:
-    needed: dict[str, list[str]] = {"sts": ["the provider's account check"]}
-    if config.get("skip_requesting_account_id") is not True:
-        # When STS fails, the provider looks its account up with iam:GetUser and iam:ListRoles.
-        needed["iam"] = ["the provider's account lookup"]
-    for resource_type in sorted(types):
-        needed.setdefault(service_of(resource_type), []).append(resource_type)
-    return needed
+def _is_override(tf: Path) -> bool:
+    return tf.stem == "override" or tf.stem.endswith("_override")
 
 
-def _check_provider(environment: Environment, tf: Path, config: dict[str, Any], needed: dict[str, list[str]]) -> None:
+def _proxy_problems(config: dict[str, Any], required: bool) -> list[str]:
+    """What is wrong with a block's proxy arguments: a primary block must carry them all; an
+    override file may leave them out (the block it overrides has them) but not change them."""
+    problems = []
+    for name, closed in CLOSING_PROXY.items():
+        if name not in config:
+            if required:
+                problems.append(f"has no {name}")
+            continue
+        value = config[name]
+        if name == "no_proxy":
+            hosts = [h.strip() for h in value.split(",")] if isinstance(value, str) and "${" not in value else []
+            if hosts and all(h in emulator.LOOPBACK_HOSTS for h in hosts):
+                continue
+        elif value == closed:
+            continue
+        problems.append(f"sets {name} = {value}")
+    return problems
+
+
+def _check_provider(environment: Environment, tf: Path, config: dict[str, Any]) -> None:
     alias = config.get("alias")
     where = f'provider "aws"{f" (alias {alias})" if alias else ""} in {environment.directory}'
     refused = [name for name in _REFUSED_PROVIDER_ARGUMENTS if config.get(name) not in (None, "", [])]
@@ -210,20 +206,19 @@ def _check_provider(environment: Environment, tf: Path, config: dict[str, Any], 
             f"{where} sets {', '.join(refused)} ({tf.name}): an emulated environment talks to the emulator "
             f"directly, with its own credentials; remove {'them' if len(refused) > 1 else 'it'}."
         )
+    problems = _proxy_problems(config, required=not _is_override(tf))
+    if problems:
+        closing = ", ".join(f'{name} = "{value}"' for name, value in CLOSING_PROXY.items())
+        raise ContractError(
+            f"{where} {', '.join(problems)} ({tf.name}): set {closing}, so that {environment.name} "
+            "can never reach real AWS, even from a plain terraform run."
+        )
     endpoints: dict[str, Any] = {}
     for block in config.get("endpoints", []) or []:
         if isinstance(block, dict):
             endpoints.update(block)
-    missing = []
-    for service, users in sorted(needed.items()):
-        if not any(endpoints.get(k) for k in _ENDPOINT_ALIASES.get(service, (service,))):
-            missing.append(f"{service} ({', '.join(users[:2])}{', ...' if len(users) > 2 else ''})")
-    if missing:
-        raise ContractError(
-            f"{where} has no endpoint for {'; '.join(missing)}: add them to its endpoints block "
-            f"(= var.{ENDPOINT_VARIABLE}) so {environment.name} can never reach real AWS."
-        )
-    # Every endpoint it sets, used or not: a resource may pick any of them.
+    # Not needed (AWS_ENDPOINT_URL covers every service), but any it sets must be the emulator:
+    # an entry wins over AWS_ENDPOINT_URL, and a loopback one is not proxied.
     elsewhere = [
         f"{key} = {value}"
         for key, value in sorted(endpoints.items())
@@ -231,8 +226,9 @@ def _check_provider(environment: Environment, tf: Path, config: dict[str, Any], 
     ]
     if elsewhere:
         raise ContractError(
-            f"{where} points {', '.join(elsewhere)} away from the emulator: use var.{ENDPOINT_VARIABLE} "
-            f"so {environment.name} can never reach real AWS."
+            f"{where} points {', '.join(elsewhere)} away from the emulator: remove the endpoints block "
+            f"(platformctl sets AWS_ENDPOINT_URL) or use var.{ENDPOINT_VARIABLE}, so {environment.name} "
+            "can never reach real AWS."
         )
 
 
@@ -264,29 +260,25 @@ def _check_backends(environment: Environment, scan: _Scan) -> None:
 
 def check_endpoints(environment: Environment) -> None:
     """Refuse an emulated root that could send any call anywhere but the emulator: every
-    provider "aws" block (aliases and override files included) must give every service the
-    platform uses an endpoint that is var.emulator_endpoint or a loopback URL; modules bring
-    no provider of their own; no proxy, profile or remote backend of its own."""
+    provider "aws" block (aliases and override files included) closes the proxy (CLOSING_PROXY)
+    and points any endpoint it names at var.emulator_endpoint or a loopback URL; modules bring
+    no provider of their own; no profile or remote backend of its own."""
     scan = _scan(environment.directory)
     if scan.module_providers:
         raise ContractError(
             f'{scan.module_providers[0]} declares its own provider "aws": for {environment.name} a module '
-            "takes its provider from the root (whose endpoints platformctl checks); remove the block."
+            "takes its provider from the root (whose proxy and endpoints platformctl checks); remove the block."
         )
     _check_backends(environment, scan)
     if not scan.types and not scan.providers:
         return  # nothing here talks to AWS
-    if not any("alias" not in config for _, config in scan.providers):
-        # The provider's default configuration: no endpoints at all.
+    if not any("alias" not in config and not _is_override(tf) for tf, config in scan.providers):
+        # The provider's default configuration: no proxy arguments at all.
         scan.providers.insert(0, (environment.directory / "providers.tf", {}))
     for tf, config in scan.providers:
-        _check_provider(environment, tf, config, _needed_services(scan.types, config))
+        _check_provider(environment, tf, config)
 
 
-# Where every proxied request of an emulated Terraform run goes: nowhere (a closed loopback
-# port). The emulator is on loopback, which is never proxied (NO_PROXY), so anything that
-# would leave this machine for AWS fails to connect instead.
-NOWHERE_PROXY = "http://127.0.0.1:1"
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
 
@@ -305,10 +297,11 @@ def _shell_overrides() -> list[str]:
 def isolate(tf: Terraform, environment: Environment, endpoint: str) -> Terraform:
     """Make `tf` an emulated run that can reach nothing but the emulator at `endpoint`.
 
-    The endpoint is a loopback URL, and the last -var of every command that reads variables
-    (nothing overrides that); TF_CLI_ARGS* and TF_VAR_emulator_endpoint of the shell are
-    dropped; every AWS_* is gone (credentials.emulator_env); HTTP(S)_PROXY point nowhere for
-    everything but init, with the loopback hosts in NO_PROXY.
+    The endpoint is a loopback URL, AWS_ENDPOINT_URL of the run and the last -var of every
+    command that reads variables (nothing overrides that); TF_CLI_ARGS* and
+    TF_VAR_emulator_endpoint of the shell are dropped; every other AWS_* is gone
+    (credentials.emulator_env, AWS_ENDPOINT_URL_<SERVICE> included); HTTP(S)_PROXY point
+    nowhere for everything but init, with the loopback hosts in NO_PROXY.
     """
     check_endpoints(environment)
     dropped = _shell_overrides()
@@ -328,9 +321,22 @@ def isolate(tf: Terraform, environment: Environment, endpoint: str) -> Terraform
     return point_at(tf, environment, endpoint)
 
 
+def _endpoint_env(endpoint: str) -> dict[str, str | None]:
+    """AWS_ENDPOINT_URL for every service, and none of the shell's per-service overrides
+    (AWS_ENDPOINT_URL_<SERVICE> wins over AWS_ENDPOINT_URL) or its switch to ignore them."""
+    dropped = [
+        name
+        for name in os.environ
+        if name.upper().startswith("AWS_ENDPOINT_URL_") or name.upper() == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+    ]
+    return {**dict.fromkeys(dropped), "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": None, "AWS_ENDPOINT_URL": endpoint}
+
+
 def point_at(tf: Terraform, environment: Environment, endpoint: str) -> Terraform:
-    """Pin the root's var.emulator_endpoint to `endpoint`, a loopback URL, kept off any proxy."""
+    """Point the run at `endpoint`, a loopback URL kept off any proxy: AWS_ENDPOINT_URL for
+    the provider (every service), and the root's var.emulator_endpoint pinned as the last -var."""
     emulator.require_loopback(endpoint, environment)
     tf.env.update(credentials.no_proxy_for(urlsplit(endpoint).hostname or ""))
+    tf.env.update(_endpoint_env(endpoint))
     tf.pinned = {ENDPOINT_VARIABLE: endpoint} if declares_endpoint_variable(environment) else {}
     return tf

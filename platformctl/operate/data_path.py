@@ -179,10 +179,10 @@ class MappingStatus:
 
 def _server_states(endpoint: str) -> dict[str, dict[str, Any]]:
     """Per mapping UUID, what platformctl's moto server knows (last batch); {} elsewhere."""
-    import urllib.request
+    from platformctl.emulators.base import open_url  # no shell proxy between us and the emulator
 
     try:
-        with urllib.request.urlopen(f"{endpoint}{STATUS_PATH}", timeout=3) as answer:  # noqa: S310 - loopback
+        with open_url(f"{endpoint}{STATUS_PATH}", timeout=3) as answer:
             data = json.loads(answer.read())
     except (OSError, ValueError):
         return {}
@@ -191,10 +191,10 @@ def _server_states(endpoint: str) -> dict[str, dict[str, Any]]:
 
 def runs_code(endpoint: str) -> bool:
     """Whether the emulator on `endpoint` is platformctl's moto server that runs functions."""
-    import urllib.request
+    from platformctl.emulators.base import open_url  # no shell proxy between us and the emulator
 
     try:
-        with urllib.request.urlopen(f"{endpoint}{STATUS_PATH}", timeout=3) as answer:  # noqa: S310 - loopback
+        with open_url(f"{endpoint}{STATUS_PATH}", timeout=3) as answer:
             return bool(answer.status == 200 and "mappings" in json.loads(answer.read()))
     except (OSError, ValueError):
         return False

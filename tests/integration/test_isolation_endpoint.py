@@ -48,13 +48,16 @@ provider "aws" {
   skip_metadata_api_check     = true
   skip_region_validation      = true
   max_retries                 = 1
-  endpoints {
-    iam = var.emulator_endpoint
-    s3  = var.emulator_endpoint
-    sts = var.emulator_endpoint
-  }
+  http_proxy                  = "http://127.0.0.1:1"
+  https_proxy                 = "http://127.0.0.1:1"
+  no_proxy                    = "127.0.0.1,localhost,::1"
 }
 """
+# The same provider with an endpoints block (allowed, not needed): the side doors below edit it.
+WITH_ENDPOINTS = PROVIDER.replace(
+    "}\n",
+    "  endpoints {\n    iam = var.emulator_endpoint\n    s3  = var.emulator_endpoint\n  }\n}\n",
+)
 BUCKET = """\
 resource "aws_s3_bucket" "data" {
   bucket = "isolation-check"
@@ -227,7 +230,13 @@ def test_a_saved_plan_made_for_another_endpoint_is_refused(
             text=True,
             timeout=300,
             check=False,
-            env=env | {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "CHECKPOINT_DISABLE": "1"},
+            env=env
+            | {
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_ENDPOINT_URL": other.endpoint,  # the documented way to aim plain terraform
+                "CHECKPOINT_DISABLE": "1",
+            },
         )
         assert made.returncode == 0, made.stderr[-3000:]
 
@@ -277,8 +286,15 @@ def _root_with(tmp_path: Path, main_tf: str, files: dict[str, str] | None = None
     return root
 
 
+CLOSED = '  https_proxy                 = "http://127.0.0.1:1"'
+UNCLOSED = "".join(line + "\n" for line in PROVIDER.splitlines() if "proxy" not in line)
+
 SIDE_DOORS: dict[str, tuple[Callable[[str], tuple[str, dict[str, str]]], str]] = {
-    "a second provider alias without endpoints": (
+    "a provider without the closing proxy": (
+        lambda url: (VARIABLE + UNCLOSED + BUCKET, {}),
+        "has no http_proxy, has no https_proxy, has no no_proxy",
+    ),
+    "a second provider alias without the closing proxy": (
         lambda url: (VARIABLE + ALIAS + BUCKET + ALIAS_USER, {}),
         "(alias real) in",
     ),
@@ -291,19 +307,19 @@ SIDE_DOORS: dict[str, tuple[Callable[[str], tuple[str, dict[str, str]]], str]] =
     ),
     "an endpoint from another variable": (
         lambda url: (
-            OTHER_VARIABLE + PROVIDER.replace("s3  = var.emulator_endpoint", "s3  = var.s3_endpoint") + BUCKET,
+            OTHER_VARIABLE + WITH_ENDPOINTS.replace("s3  = var.emulator_endpoint", "s3  = var.s3_endpoint") + BUCKET,
             {"terraform/environments/local/terraform.tfvars": f's3_endpoint = "{url}"\n'},
         ),
         "points s3 = ${var.s3_endpoint} away from the emulator",
     ),
     "a foreign literal": (
-        lambda url: (VARIABLE + PROVIDER.replace("s3  = var.emulator_endpoint", f's3  = "{url}"') + BUCKET, {}),
+        lambda url: (VARIABLE + WITH_ENDPOINTS.replace("s3  = var.emulator_endpoint", f's3  = "{url}"') + BUCKET, {}),
         "away from the emulator",
     ),
     "a loopback-looking URL with a user part": (
         lambda url: (
             VARIABLE
-            + PROVIDER.replace("s3  = var.emulator_endpoint", f's3  = "http://127.0.0.1@{url.split("//")[1]}"')
+            + WITH_ENDPOINTS.replace("s3  = var.emulator_endpoint", f's3  = "http://127.0.0.1@{url.split("//")[1]}"')
             + BUCKET,
             {},
         ),
@@ -315,6 +331,13 @@ SIDE_DOORS: dict[str, tuple[Callable[[str], tuple[str, dict[str, str]]], str]] =
             {"terraform/environments/local/evil_override.tf": provider_to(url, "iam", "s3", "sts")},
         ),
         "away from the emulator",
+    ),
+    "an override file that reopens the proxy": (
+        lambda url: (
+            VARIABLE + PROVIDER + BUCKET,
+            {"terraform/environments/local/evil_override.tf": 'provider "aws" {\n  https_proxy = ""\n}\n'},
+        ),
+        "sets https_proxy =  (evil_override.tf)",
     ),
     "JSON configuration": (
         lambda url: (
@@ -328,11 +351,15 @@ SIDE_DOORS: dict[str, tuple[Callable[[str], tuple[str, dict[str, str]]], str]] =
         "is JSON configuration",
     ),
     "a provider-level proxy": (
+        lambda url: (VARIABLE + PROVIDER.replace(CLOSED, f'  https_proxy = "{url}"') + BUCKET, {}),
+        "sets https_proxy = http://",
+    ),
+    "a no_proxy that lets everything past": (
         lambda url: (
-            VARIABLE + PROVIDER.replace("max_retries                 = 1", f'https_proxy = "{url}"') + BUCKET,
+            VARIABLE + PROVIDER.replace('"127.0.0.1,localhost,::1"', '"127.0.0.1,*"') + BUCKET,
             {},
         ),
-        "sets https_proxy",
+        "sets no_proxy = 127.0.0.1,*",
     ),
     "a profile of ~/.aws/config": (
         lambda url: (VARIABLE + PROVIDER.replace("max_retries                 = 1", 'profile = "prod"') + BUCKET, {}),
@@ -366,8 +393,9 @@ def test_a_side_door_is_refused_before_anything_starts(
 def test_terraform_itself_cannot_leave_the_machine(
     tmp_path: Path, provider_mirror: Path, moto_server: MotoServer, foreign: Foreign
 ) -> None:
-    """Below the guard: even with the pin removed and the endpoint pointed at a host by name,
-    an emulated Terraform run's calls go to the proxy that leads nowhere."""
+    """Below the guard: even with the pin removed, AWS_ENDPOINT_URL pointed at a host by name
+    and the run's own proxy variables opened (HTTPS_PROXY and NO_PROXY foreign), the provider
+    block's own proxy arguments send every call to the closed port."""
     if foreign.host.startswith("127."):
         pytest.skip(
             "needs a host name that /etc/hosts maps to loopback (Go never proxies a loopback IP): "
@@ -380,8 +408,14 @@ def test_terraform_itself_cannot_leave_the_machine(
     tf = ctx.terraform_for(ctx.environment("local"))
     tf.interactive = False
     tf.init()
-    tf.pinned = {}  # as if the guard had a hole
+    tf.pinned = {}  # as if the environment lock had a hole
     tf.env["TF_VAR_emulator_endpoint"] = foreign.url
+    tf.env["AWS_ENDPOINT_URL"] = foreign.url
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        tf.env[name] = foreign.url
+    # NO_PROXY naming the foreign host: if it won over the provider's own no_proxy, the call
+    # would reach the (loopback, recording) foreign address, never AWS.
+    tf.env.update(NO_PROXY=foreign.host, no_proxy=foreign.host)
     with pytest.raises(TerraformFailed, match="terraform plan failed"):
         tf.plan()
     assert foreign.requests == [], f"calls reached the foreign address: {foreign.requests}"

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import free_port, make_project
@@ -82,6 +83,10 @@ def hostile_shell(home: Path, foreign: str) -> dict[str, str]:
         "http_proxy": foreign,
         "https_proxy": foreign,
         "all_proxy": foreign,
+        # Naming the foreign host: were it to win over the provider's own no_proxy, a call
+        # would go straight to it (still loopback, and recorded) rather than out to AWS.
+        "NO_PROXY": urlsplit(foreign).hostname or "",
+        "no_proxy": urlsplit(foreign).hostname or "",
         "TF_CLI_ARGS": "-lock=false",
     }
 
@@ -132,6 +137,7 @@ def test_up_status_and_down_run_clean_whatever_the_shell_holds(
     )
     aws = {name: value for name, value in seen.items() if name.upper().startswith("AWS_")}
     assert aws == {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_CONFIG_FILE": "/dev/null",
@@ -199,14 +205,9 @@ def test_a_refusal_names_nothing_secret(tmp_path: Path, cli: Any, foreign: Forei
     what to fix and carries none of them."""
     root = make_project(
         tmp_path / "repo",
-        {
-            "local": VERSIONS
-            + VARIABLE
-            + PROVIDER.replace("sts = var.emulator_endpoint", f'sts = "{foreign.url}"')
-            + BUCKET
-        },
+        {"local": VERSIONS + VARIABLE + PROVIDER.replace('"http://127.0.0.1:1"', f'"{foreign.url}"') + BUCKET},
         contract='[environments.local]\nemulator = "moto"\n',
     )
     result = cli("--root", str(root), "up", env={"AWS_SECRET_ACCESS_KEY": "real-secret", "COLUMNS": "1000"})
-    assert result.exit_code == 1 and "away from the emulator" in result.output
+    assert result.exit_code == 1 and f"sets http_proxy = {foreign.url}" in result.output
     assert "real-secret" not in result.output

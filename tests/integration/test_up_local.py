@@ -215,12 +215,9 @@ provider "aws" {
   secret_key                  = "test"
   s3_use_path_style           = true
   skip_credentials_validation = true
-  endpoints {
-    dynamodb = var.emulator_endpoint
-    s3       = var.emulator_endpoint
-    sts      = var.emulator_endpoint
-    iam      = var.emulator_endpoint
-  }
+  http_proxy                  = "http://127.0.0.1:1"
+  https_proxy                 = "http://127.0.0.1:1"
+  no_proxy                    = "127.0.0.1,localhost,::1"
 }
 
 resource "aws_s3_bucket" "data" {

@@ -21,11 +21,9 @@ terraform {
   }
 }
 
-variable "endpoint" {
-  type        = string
-  description = "The moto server every endpoint points at."
-}
-
+# Where calls go: AWS_ENDPOINT_URL of the run (tf_helpers.Terraform.at(moto.endpoint)), for
+# every service; anything not for loopback goes to a closed port, so a run without it fails
+# instead of leaving the machine.
 provider "aws" {
   region                      = "us-east-1"
   access_key                  = "test" # emulator placeholder, not a credential
@@ -36,16 +34,9 @@ provider "aws" {
   skip_region_validation      = true
   s3_use_path_style           = true
   max_retries                 = 2
-
-  endpoints {
-    applicationautoscaling = var.endpoint
-    dynamodb               = var.endpoint
-    iam                    = var.endpoint
-    kms                    = var.endpoint
-    s3                     = var.endpoint
-    secretsmanager         = var.endpoint
-    sts                    = var.endpoint
-  }
+  http_proxy                  = "http://127.0.0.1:1"
+  https_proxy                 = "http://127.0.0.1:1"
+  no_proxy                    = "127.0.0.1,localhost,::1"
 }
 """
 

@@ -88,11 +88,11 @@ def _moto_tags_autoscaling(moto) -> bool:
 def test_autoscaled_capacity_survives_the_next_plan(terraform: Terraform, tmp_path: Path) -> None:
     root = write_root(tmp_path, ROOT)
     with platformctl_moto(tmp_path / "moto.log") as moto:
-        var = ["-var", f"endpoint={moto.endpoint}"]
+        terraform = terraform.at(moto.endpoint)  # this emulator, for every run below
         tables_only = ["-target=module.autoscaled.aws_dynamodb_table.this", "-target=module.control"]
         targets = [] if _moto_tags_autoscaling(moto) else tables_only
         terraform.run(root, "init", "-input=false", "-no-color")
-        terraform.run(root, "apply", "-auto-approve", "-input=false", "-no-color", *targets, *var)
+        terraform.run(root, "apply", "-auto-approve", "-input=false", "-no-color", *targets)
 
         dynamodb = moto.client("dynamodb")
         for table in ("sticks-orders", "control-orders"):
@@ -100,7 +100,7 @@ def test_autoscaled_capacity_survives_the_next_plan(terraform: Terraform, tmp_pa
         described = dynamodb.describe_table(TableName="sticks-orders")["Table"]
         assert described["GlobalSecondaryIndexes"][0]["ProvisionedThroughput"]["WriteCapacityUnits"] == 23
 
-        terraform.run(root, "plan", "-input=false", "-no-color", "-out=after-scaling.tfplan", *targets, *var)
+        terraform.run(root, "plan", "-input=false", "-no-color", "-out=after-scaling.tfplan", *targets)
         plan = json.loads(terraform.run(root, "show", "-json", "after-scaling.tfplan").stdout)
 
     actions = {change["address"]: change["change"]["actions"] for change in plan["resource_changes"]}

@@ -41,9 +41,9 @@ def test_hmac_key_never_enters_plan_or_state(terraform: Terraform, tmp_path: Pat
     (root / "secrets.tf").write_text((TERRAFORM_DIR / "environments" / environment / "secrets.tf").read_text())
 
     with platformctl_moto(tmp_path / "moto.log") as moto:
-        var = ["-var", f"endpoint={moto.endpoint}"]
+        terraform = terraform.at(moto.endpoint)  # this emulator, for every run below
         terraform.run(root, "init", "-input=false", "-no-color")
-        terraform.run(root, "plan", "-input=false", "-no-color", "-out=secret.tfplan", *var)
+        terraform.run(root, "plan", "-input=false", "-no-color", "-out=secret.tfplan")
         plan_json = terraform.run(root, "show", "-json", "secret.tfplan").stdout
         applied = terraform.run(root, "apply", "-auto-approve", "-input=false", "-no-color", "secret.tfplan")
         state_json = terraform.run(root, "show", "-json").stdout
@@ -51,7 +51,7 @@ def test_hmac_key_never_enters_plan_or_state(terraform: Terraform, tmp_path: Pat
         secrets = moto.client("secretsmanager")
         (listed,) = secrets.list_secrets()["SecretList"]
         value = secrets.get_secret_value(SecretId=listed["ARN"])["SecretString"]
-        replan = terraform.run(root, "plan", "-input=false", "-no-color", "-detailed-exitcode", *var, check=False)
+        replan = terraform.run(root, "plan", "-input=false", "-no-color", "-detailed-exitcode", check=False)
 
     assert len(value) == 64 and value.isalnum(), "Secrets Manager generated the 64-character key"
     assert listed["Name"] == "secrets-dev-order-ingest-hmac"

@@ -44,6 +44,7 @@ def _vars(moto: Moto) -> list[str]:
 @pytest.fixture(scope="module")
 def applied(terraform: Terraform, tf_tree: Path, moto: Moto) -> Iterator[Applied]:
     folder = tf_tree / "environments" / "local"
+    terraform = terraform.at(moto.endpoint)  # as platformctl runs it: AWS_ENDPOINT_URL
     args = _vars(moto)
     terraform.run(folder, "plan", "-input=false", "-no-color", "-out=local.tfplan", *args)
     plan = json.loads(terraform.run(folder, "show", "-json", "local.tfplan").stdout)
@@ -212,7 +213,9 @@ def test_function_role_and_event_source_mapping(applied: Applied, moto: Moto) ->
 
 
 def test_destroy_leaves_nothing(applied: Applied, terraform: Terraform, moto: Moto) -> None:
-    terraform.run(applied.folder, "destroy", "-input=false", "-no-color", "-auto-approve", *applied.vars)
+    terraform.at(moto.endpoint).run(
+        applied.folder, "destroy", "-input=false", "-no-color", "-auto-approve", *applied.vars
+    )
     state = terraform.run(applied.folder, "state", "list", check=False).stdout.split()
     assert state == []
     assert moto.client("s3").list_buckets()["Buckets"] == []

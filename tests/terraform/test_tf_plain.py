@@ -76,6 +76,9 @@ def test_every_root_with_plain_terraform(tmp_path: Path) -> None:
     try:
         tf("local", "init", "-input=false")
         tf("local", "validate")
+        # The one variable the README says to export (its port, this server's).
+        assert "export AWS_ENDPOINT_URL=http://127.0.0.1:4566" in README.read_text()
+        env["AWS_ENDPOINT_URL"] = moto.endpoint
         endpoint = f"-var=emulator_endpoint={moto.endpoint}"
         plan = tf("local", "plan", "-input=false", "-detailed-exitcode", endpoint, expect=(2,))
         assert "aws_kinesis_stream" in plan.stdout

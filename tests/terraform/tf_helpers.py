@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -73,6 +73,12 @@ class Terraform:
                 f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
             )
         return result
+
+    def at(self, endpoint: str) -> Terraform:
+        """The same runner with AWS_ENDPOINT_URL = `endpoint` (a loopback emulator): the
+        provider sends every service there, without the `endpoints` block that costs each
+        provider configuration seconds of CPU."""
+        return replace(self, env={**self.env, "AWS_ENDPOINT_URL": endpoint})
 
 
 @pytest.fixture(scope="session")

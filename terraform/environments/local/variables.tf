@@ -40,7 +40,7 @@ variable "cost_center" {
 
 variable "emulator_endpoint" {
   type        = string
-  description = "URL of the AWS emulator (moto server or LocalStack) every service endpoint points at."
+  description = "URL of the AWS emulator (moto server or LocalStack), as the outputs name it; the provider reaches it through AWS_ENDPOINT_URL, which platformctl sets to the same URL."
   default     = "http://127.0.0.1:4566"
 
   validation {
