@@ -41,15 +41,13 @@ from platformctl.project import hcl
 from platformctl.project.contract import Environment, Project
 from platformctl.release.git import TreeState
 
-# The manifest's names stay reachable as gate.* too: callers and tests keep one import.
-from platformctl.release.manifest import (  # noqa: F401 - re-exported
-    Manifest,
-    SavedPlan,
-    canonical_sha256,
-    file_sha256,
-    read,
-    write_manifest,
-)
+# The manifest's names stay reachable as gate.* too (explicit re-exports, `X as X`): callers keep one import.
+from platformctl.release.manifest import Manifest as Manifest
+from platformctl.release.manifest import SavedPlan as SavedPlan
+from platformctl.release.manifest import canonical_sha256 as canonical_sha256
+from platformctl.release.manifest import file_sha256 as file_sha256
+from platformctl.release.manifest import read as read
+from platformctl.release.manifest import write_manifest as write_manifest
 from platformctl.terraform.plan import ChangeSummary
 
 PLAN_SUFFIX = ".tfplan"
