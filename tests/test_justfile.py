@@ -117,14 +117,76 @@ def test_tf_plan_with_changes_succeeds_unless_detailed_exitcode_is_asked(tmp_pat
     assert detailed.returncode == 2, detailed.stderr
 
 
+# A local root of two resources: the recipes' wiring is what is tested here, so a root that applies
+# in seconds stands in for the whole platform (tests/integration/test_up_local.py applies that).
+SMALL_LOCAL_ROOT = """\
+terraform {
+  required_providers {
+    aws = {
+      source = "hashicorp/aws"
+    }
+  }
+}
+
+variable "emulator_endpoint" {
+  type    = string
+  default = "http://127.0.0.1:4566"
+}
+
+provider "aws" {
+  region                      = "us-east-1"
+  allowed_account_ids         = ["000000000000"]
+  access_key                  = "test"
+  secret_key                  = "test"
+  s3_use_path_style           = true
+  skip_credentials_validation = true
+  endpoints {
+    dynamodb = var.emulator_endpoint
+    s3       = var.emulator_endpoint
+    sts      = var.emulator_endpoint
+    iam      = var.emulator_endpoint
+  }
+}
+
+resource "aws_s3_bucket" "data" {
+  bucket        = "just-flow-data"
+  force_destroy = true
+}
+
+resource "aws_dynamodb_table" "items" {
+  name         = "just-flow-items"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+  attribute {
+    name = "id"
+    type = "S"
+  }
+}
+
+output "platform_resources" {
+  value = {
+    endpoint  = var.emulator_endpoint
+    buckets   = [aws_s3_bucket.data.bucket]
+    tables    = [aws_dynamodb_table.items.name]
+    streams   = []
+    queues    = []
+    functions = []
+  }
+}
+"""
+
+
 @pytest.mark.integration
 def test_infra_up_plan_and_down_on_the_embedded_emulator(
     tmp_path: Path, provider_mirror: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The README's laptop flow through just: up, a plan with nothing left to do, down."""
     import boto3
+    from conftest import make_project
 
-    repo = copy_repository(tmp_path / "repo")
+    repo = make_project(
+        tmp_path / "repo", {"local": SMALL_LOCAL_ROOT}, contract='[environments.local]\nemulator = "moto"\n'
+    )
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("PLATFORMCTL_ROOT", str(repo))
@@ -135,10 +197,11 @@ def test_infra_up_plan_and_down_on_the_embedded_emulator(
         s3 = boto3.client(
             "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
         )
-        assert s3.list_buckets()["Buckets"], "infra-up created no bucket on the emulator"
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["just-flow-data"], "infra-up applied the root"
 
         plan = just("tf-plan", "local", cwd=repo, timeout=600)
         assert plan.returncode == 0, f"a plan right after up should find nothing to do:\n{plan.stdout}{plan.stderr}"
+        assert "local has changes" not in plan.stderr, plan.stderr
     finally:
         down = just("infra-down", cwd=repo, timeout=600)
     assert down.returncode == 0, down.stdout + down.stderr

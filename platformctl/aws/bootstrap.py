@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,354 +170,350 @@ def _error_code(exc: Exception) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
-class _Run:
-    """One bootstrap in the child process: each ensure_* checks, changes if needed, records."""
+def _read(call: Callable[[], Any], absent: str, default: Any) -> Any:
+    """`call()`, or `default` when AWS answers that the thing read is not there (error code `absent`)."""
+    from botocore.exceptions import ClientError
 
-    def __init__(self, spec: BackendSpec) -> None:
-        import boto3
+    try:
+        return call()
+    except ClientError as exc:
+        if _error_code(exc) != absent:
+            raise
+        return default
 
-        self.spec = spec
-        self.s3 = boto3.client("s3", region_name=spec.region)
-        self.dynamodb = boto3.client("dynamodb", region_name=spec.region)
-        self.kms = boto3.client("kms", region_name=spec.region)
-        self.key_arn = ""
-        self.changes: list[str] = []
-        self.unchanged: list[str] = []
+
+@dataclass
+class ChangeLog:
+    """What a bootstrap changed and what it found as wanted, in the order it checked them."""
+
+    changes: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
 
     def record(self, changed: bool, what: str) -> None:
         (self.changes if changed else self.unchanged).append(what)
 
-    # S3 bucket
-    def ensure_bucket(self) -> None:
-        from botocore.exceptions import ClientError
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"changes": self.changes, "unchanged": self.unchanged}
 
-        bucket = self.spec.bucket
-        try:
-            self.s3.head_bucket(Bucket=bucket)
-            self.record(False, f"bucket {bucket} exists")
-            return
-        except ClientError as exc:
-            code = _error_code(exc)
-            if code in ("403", "AccessDenied", "Forbidden"):
-                raise BootstrapError(
-                    f"Bucket {bucket} exists but these credentials cannot use it (another account owns it, or "
-                    "access is denied): choose another bucket name in the backend file, or fix the permissions."
-                ) from exc
-            if code not in ("404", "NoSuchBucket", "NotFound"):
-                raise
-        configuration: Any = {"Tags": [{"Key": k, "Value": v} for k, v in self.spec.tags.items()]}
-        if self.spec.region != "us-east-1":  # us-east-1 refuses an explicit LocationConstraint
-            configuration["LocationConstraint"] = self.spec.region
-        self.s3.create_bucket(
-            Bucket=bucket, ObjectOwnership="BucketOwnerEnforced", CreateBucketConfiguration=configuration
-        )
-        self.s3.get_waiter("bucket_exists").wait(Bucket=bucket, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-        self.record(True, f"created bucket {bucket} in {self.spec.region}")
 
-    def ensure_versioning(self) -> None:
-        status = self.s3.get_bucket_versioning(Bucket=self.spec.bucket).get("Status")
-        if status != "Enabled":
-            self.s3.put_bucket_versioning(Bucket=self.spec.bucket, VersioningConfiguration={"Status": "Enabled"})
-        self.record(status != "Enabled", "versioning enabled")
+@dataclass(frozen=True)
+class AwsClients:
+    s3: Any
+    dynamodb: Any
+    kms: Any
 
-    # KMS key of the state
-    def ensure_kms_key(self) -> None:
-        from botocore.exceptions import ClientError
+    @classmethod
+    def for_region(cls, region: str) -> AwsClients:
+        import boto3
 
-        alias = self.spec.kms_key_alias
-        try:
-            metadata = self.kms.describe_key(KeyId=alias)["KeyMetadata"]
-        except ClientError as exc:
-            if _error_code(exc) != "NotFoundException":
-                raise
-            metadata = self.kms.create_key(
-                Description=f"Terraform state in s3://{self.spec.bucket} (platformctl bootstrap)",
-                KeyUsage="ENCRYPT_DECRYPT",
-                Tags=[{"TagKey": k, "TagValue": v} for k, v in self.spec.tags.items()],
-            )["KeyMetadata"]
-            self.kms.create_alias(AliasName=alias, TargetKeyId=metadata["KeyId"])
-            self.record(True, f"created KMS key {alias}")
-        else:
-            if metadata.get("KeyState") != "Enabled":
-                raise BootstrapError(
-                    f"KMS key {alias} is {metadata.get('KeyState')}: enable it (or cancel its deletion) and run "
-                    "bootstrap again."
-                )
-            self.record(False, f"KMS key {alias} exists")
-        self.key_arn = str(metadata["Arn"])
-        rotating = bool(self.kms.get_key_rotation_status(KeyId=metadata["KeyId"]).get("KeyRotationEnabled"))
-        if not rotating:
-            self.kms.enable_key_rotation(KeyId=metadata["KeyId"])
-        self.record(not rotating, "KMS key rotation enabled")
+        return cls(*(boto3.client(service, region_name=region) for service in ("s3", "dynamodb", "kms")))
 
-    def ensure_encryption(self) -> None:
-        from botocore.exceptions import ClientError
 
-        try:
-            rules = self.s3.get_bucket_encryption(Bucket=self.spec.bucket)["ServerSideEncryptionConfiguration"]["Rules"]
-        except ClientError as exc:
-            if _error_code(exc) != "ServerSideEncryptionConfigurationNotFoundError":
-                raise
-            rules = []
-        wanted: Any = {
-            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": self.key_arn},
-            "BucketKeyEnabled": True,
-        }
-        current = [r for r in rules if r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")]
-        matches = (
-            len(current) == 1
-            and current[0].get("ApplyServerSideEncryptionByDefault") == wanted["ApplyServerSideEncryptionByDefault"]
-            and bool(current[0].get("BucketKeyEnabled"))
-        )
-        if not matches:
-            self.s3.put_bucket_encryption(
-                Bucket=self.spec.bucket, ServerSideEncryptionConfiguration={"Rules": [wanted]}
-            )
-        self.record(not matches, f"default encryption aws:kms with {self.spec.kms_key_alias}")
+PUBLIC_ACCESS_BLOCKED = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
 
-    def _lifecycle_rules(self, bucket: str) -> list[dict[str, Any]]:
-        from botocore.exceptions import ClientError
 
-        try:
-            rules: Any = self.s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-            return list(rules)
-        except ClientError as exc:
-            if _error_code(exc) != "NoSuchLifecycleConfiguration":
-                raise
-            return []
-
-    def _ensure_lifecycle_rule(self, bucket: str, rule: dict[str, Any], what: str) -> None:
-        """Our rule (by ID) present exactly as wanted; every other rule kept as it is."""
-        rules = self._lifecycle_rules(bucket)
-        ours = [r for r in rules if r.get("ID") == rule["ID"]]
-        present = len(ours) == 1 and all(ours[0].get(k) == v for k, v in rule.items())
-        if not present:
-            configuration: Any = {"Rules": [*[r for r in rules if r.get("ID") != rule["ID"]], rule]}
-            self.s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=configuration)
-        self.record(not present, what)
-
-    def ensure_state_lifecycle(self) -> None:
-        rule: dict[str, Any] = {
+def make_state_backend(spec: BackendSpec, aws: AwsClients, log: ChangeLog) -> None:
+    """Every setting of the state bucket (then its log bucket, then the lock table if asked),
+    each checked and changed only if it differs; the KMS key before the encryption that names it."""
+    s3 = aws.s3
+    ensure_state_bucket(s3, spec, log)
+    ensure_ownership_enforced(s3, spec.bucket, log)
+    ensure_public_access_blocked(s3, spec.bucket, log)
+    ensure_versioning(s3, spec.bucket, log)
+    key_arn = ensure_state_key(aws.kms, spec, log)
+    ensure_default_encryption(s3, spec, key_arn, log)
+    ensure_lifecycle_rule(
+        s3,
+        spec.bucket,
+        {
             "ID": STATE_LIFECYCLE_ID,
             "Filter": {"Prefix": ""},
             "Status": "Enabled",
             "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_STATE_DAYS},
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7},
-        }
-        self._ensure_lifecycle_rule(
-            self.spec.bucket, rule, f"noncurrent state versions expire after {NONCURRENT_STATE_DAYS} days"
-        )
+        },
+        f"noncurrent state versions expire after {NONCURRENT_STATE_DAYS} days",
+        log,
+    )
+    ensure_policy_statement(
+        s3, spec.bucket, tls_only_statement(spec.bucket, spec.region), "bucket policy denies requests without TLS", log
+    )
+    ensure_access_logging(s3, spec, log)
+    ensure_bucket_tags(s3, spec, log)
+    if spec.lock_table:
+        ensure_lock_table(aws.dynamodb, spec.lock_table, spec.tags, log)
 
-    def ensure_access_logging(self) -> None:
-        from botocore.exceptions import ClientError
 
-        logs = self.spec.log_bucket
-        try:
-            self.s3.head_bucket(Bucket=logs)
-            self.record(False, f"log bucket {logs} exists")
-        except ClientError as exc:
-            if _error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-                raise
-            configuration: Any = {"Tags": [{"Key": k, "Value": v} for k, v in self.spec.tags.items()]}
-            if self.spec.region != "us-east-1":
-                configuration["LocationConstraint"] = self.spec.region
-            self.s3.create_bucket(
-                Bucket=logs, ObjectOwnership="BucketOwnerEnforced", CreateBucketConfiguration=configuration
-            )
-            self.s3.get_waiter("bucket_exists").wait(Bucket=logs, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-            # Set once, at creation: public access blocked, SSE-S3 (log delivery takes no SSE-KMS default).
-            self.s3.put_public_access_block(
-                Bucket=logs,
-                PublicAccessBlockConfiguration={
-                    "BlockPublicAcls": True,
-                    "IgnorePublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "RestrictPublicBuckets": True,
-                },
-            )
-            sse: Any = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
-            self.s3.put_bucket_encryption(Bucket=logs, ServerSideEncryptionConfiguration=sse)
-            self.record(True, f"created log bucket {logs}")
-        self._ensure_lifecycle_rule(
-            logs,
-            {
-                "ID": LOG_LIFECYCLE_ID,
-                "Filter": {"Prefix": ""},
-                "Status": "Enabled",
-                "Expiration": {"Days": ACCESS_LOG_DAYS},
-            },
-            f"access logs expire after {ACCESS_LOG_DAYS} days",
-        )
-        self._ensure_log_delivery_policy(logs)
-        current = self.s3.get_bucket_logging(Bucket=self.spec.bucket).get("LoggingEnabled") or {}
-        wanted: Any = {"TargetBucket": logs, "TargetPrefix": f"{self.spec.bucket}/"}
-        enabled = all(current.get(k) == v for k, v in wanted.items())
-        if not enabled:
-            self.s3.put_bucket_logging(Bucket=self.spec.bucket, BucketLoggingStatus={"LoggingEnabled": wanted})
-        self.record(not enabled, f"access logging to {logs}")
+# --- S3 buckets ------------------------------------------------------------------------
 
-    def _ensure_log_delivery_policy(self, logs: str) -> None:
-        """S3's logging service may write into the log bucket, for the state bucket only (no ACLs)."""
-        from botocore.exceptions import ClientError
 
-        partition = _partition(self.spec.region)
-        ours = {
-            "Sid": LOGGING_SID,
-            "Effect": "Allow",
-            "Principal": {"Service": "logging.s3.amazonaws.com"},
-            "Action": "s3:PutObject",
-            "Resource": f"arn:{partition}:s3:::{logs}/{self.spec.bucket}/*",
-            "Condition": {"ArnLike": {"aws:SourceArn": f"arn:{partition}:s3:::{self.spec.bucket}"}},
-        }
-        try:
-            policy = json.loads(self.s3.get_bucket_policy(Bucket=logs)["Policy"])
-        except ClientError as exc:
-            if _error_code(exc) != "NoSuchBucketPolicy":
-                raise
-            policy = {"Version": "2012-10-17", "Statement": []}
-        statements = policy.get("Statement", [])
-        statements = [statements] if isinstance(statements, dict) else list(statements)
-        present = ours in statements
-        if not present:
-            policy["Statement"] = [s for s in statements if s.get("Sid") != LOGGING_SID] + [ours]
-            self.s3.put_bucket_policy(Bucket=logs, Policy=json.dumps(policy))
-        self.record(not present, "log bucket admits S3 log delivery from the state bucket")
+def _bucket_exists(s3: Any, bucket: str) -> bool:
+    from botocore.exceptions import ClientError
 
-    def ensure_public_access_block(self) -> None:
-        from botocore.exceptions import ClientError
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return True
+    except ClientError as exc:
+        if _error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+        return False
 
-        wanted: Any = {
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        }
-        try:
-            current = self.s3.get_public_access_block(Bucket=self.spec.bucket)["PublicAccessBlockConfiguration"]
-        except ClientError as exc:
-            if _error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
-                raise
-            current = {}
-        missing = any(current.get(name) is not True for name in wanted)
-        if missing:
-            self.s3.put_public_access_block(Bucket=self.spec.bucket, PublicAccessBlockConfiguration=wanted)
-        self.record(missing, "public access blocked")
 
-    def ensure_ownership(self) -> None:
-        from botocore.exceptions import ClientError
+def _create_bucket(s3: Any, bucket: str, spec: BackendSpec) -> None:
+    """A tagged bucket without ACLs in the spec's region, waited for until S3 answers for it."""
+    configuration: Any = {"Tags": [{"Key": k, "Value": v} for k, v in spec.tags.items()]}
+    if spec.region != "us-east-1":  # us-east-1 refuses an explicit LocationConstraint
+        configuration["LocationConstraint"] = spec.region
+    s3.create_bucket(Bucket=bucket, ObjectOwnership="BucketOwnerEnforced", CreateBucketConfiguration=configuration)
+    s3.get_waiter("bucket_exists").wait(Bucket=bucket, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
 
-        try:
-            rules = self.s3.get_bucket_ownership_controls(Bucket=self.spec.bucket)["OwnershipControls"]["Rules"]
-        except ClientError as exc:
-            if _error_code(exc) != "OwnershipControlsNotFoundError":
-                raise
-            rules = []
-        enforced = any(r.get("ObjectOwnership") == "BucketOwnerEnforced" for r in rules)
-        if not enforced:
-            self.s3.put_bucket_ownership_controls(
-                Bucket=self.spec.bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
-            )
-        self.record(not enforced, "object ownership BucketOwnerEnforced (ACLs disabled)")
 
-    def ensure_tls_only_policy(self) -> None:
-        from botocore.exceptions import ClientError
+def ensure_state_bucket(s3: Any, spec: BackendSpec, log: ChangeLog) -> None:
+    from botocore.exceptions import ClientError
 
-        ours = tls_only_statement(self.spec.bucket, self.spec.region)
-        try:
-            policy = json.loads(self.s3.get_bucket_policy(Bucket=self.spec.bucket)["Policy"])
-        except ClientError as exc:
-            if _error_code(exc) != "NoSuchBucketPolicy":
-                raise
-            policy = {"Version": "2012-10-17", "Statement": []}
-        statements = policy.get("Statement", [])
-        statements = [statements] if isinstance(statements, dict) else list(statements)
-        present = ours in statements
-        if not present:
-            # Keep whatever else the policy says; replace only our own statement.
-            policy["Statement"] = [s for s in statements if s.get("Sid") != TLS_ONLY_SID] + [ours]
-            self.s3.put_bucket_policy(Bucket=self.spec.bucket, Policy=json.dumps(policy))
-        self.record(not present, "bucket policy denies requests without TLS")
-
-    def ensure_bucket_tags(self) -> None:
-        from botocore.exceptions import ClientError
-
-        try:
-            current = {t["Key"]: t["Value"] for t in self.s3.get_bucket_tagging(Bucket=self.spec.bucket)["TagSet"]}
-        except ClientError as exc:
-            if _error_code(exc) != "NoSuchTagSet":
-                raise
-            current = {}
-        merged = {**current, **self.spec.tags}
-        if merged != current:
-            self.s3.put_bucket_tagging(
-                Bucket=self.spec.bucket, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in merged.items()]}
-            )
-        self.record(merged != current, "bucket tags")
-
-    # DynamoDB lock table (optional)
-    def ensure_lock_table(self, name: str) -> None:
-        from botocore.exceptions import ClientError
-
-        tags: Any = [{"Key": k, "Value": v} for k, v in self.spec.tags.items()]
-        try:
-            table = self.dynamodb.describe_table(TableName=name)["Table"]
-        except ClientError as exc:
-            if _error_code(exc) != "ResourceNotFoundException":
-                raise
-            self.dynamodb.create_table(
-                TableName=name,
-                AttributeDefinitions=[{"AttributeName": LOCK_TABLE_KEY, "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": LOCK_TABLE_KEY, "KeyType": "HASH"}],
-                BillingMode="PAY_PER_REQUEST",
-                SSESpecification={"Enabled": True},
-                Tags=tags,
-            )
-            self.dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-            self.record(True, f"created lock table {name} (on demand, encrypted)")
-            table = self.dynamodb.describe_table(TableName=name)["Table"]
-        else:
-            self.record(False, f"lock table {name} exists")
-        if table.get("KeySchema") != [{"AttributeName": LOCK_TABLE_KEY, "KeyType": "HASH"}]:
+    try:
+        exists = _bucket_exists(s3, spec.bucket)
+    except ClientError as exc:
+        if _error_code(exc) in ("403", "AccessDenied", "Forbidden"):
             raise BootstrapError(
-                f"Table {name} exists with another key than {LOCK_TABLE_KEY}: Terraform cannot lock with it; "
-                "name another table in dynamodb_table."
-            )
-        on_demand = table.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST"
-        if not on_demand:
-            self.dynamodb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
-        self.record(not on_demand, "lock table on demand")
-        encrypted = table.get("SSEDescription", {}).get("Status") in ("ENABLED", "ENABLING")
-        if not encrypted:
-            self.dynamodb.update_table(TableName=name, SSESpecification={"Enabled": True})
-        self.record(not encrypted, "lock table encrypted with KMS")
-        backups = self.dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
-        pitr = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
-        if not pitr:
-            self.dynamodb.update_continuous_backups(
-                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-            )
-        self.record(not pitr, "lock table point-in-time recovery")
-        arn = table["TableArn"]
-        current = {t["Key"]: t["Value"] for t in self.dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])}
-        missing = [t for t in tags if current.get(t["Key"]) != t["Value"]]
-        if missing:
-            self.dynamodb.tag_resource(ResourceArn=arn, Tags=missing)
-        self.record(bool(missing), "lock table tags")
+                f"Bucket {spec.bucket} exists but these credentials cannot use it (another account owns it, or "
+                "access is denied): choose another bucket name in the backend file, or fix the permissions."
+            ) from exc
+        raise
+    if exists:
+        log.record(False, f"bucket {spec.bucket} exists")
+        return
+    _create_bucket(s3, spec.bucket, spec)
+    log.record(True, f"created bucket {spec.bucket} in {spec.region}")
 
-    def run(self) -> dict[str, list[str]]:
-        self.ensure_bucket()
-        self.ensure_ownership()
-        self.ensure_public_access_block()
-        self.ensure_versioning()
-        self.ensure_kms_key()
-        self.ensure_encryption()
-        self.ensure_state_lifecycle()
-        self.ensure_tls_only_policy()
-        self.ensure_access_logging()
-        self.ensure_bucket_tags()
-        if self.spec.lock_table:
-            self.ensure_lock_table(self.spec.lock_table)
-        return {"changes": self.changes, "unchanged": self.unchanged}
+
+def ensure_ownership_enforced(s3: Any, bucket: str, log: ChangeLog) -> None:
+    controls = _read(lambda: s3.get_bucket_ownership_controls(Bucket=bucket), "OwnershipControlsNotFoundError", {})
+    rules = controls.get("OwnershipControls", {}).get("Rules", [])
+    enforced = any(r.get("ObjectOwnership") == "BucketOwnerEnforced" for r in rules)
+    if not enforced:
+        s3.put_bucket_ownership_controls(
+            Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+        )
+    log.record(not enforced, "object ownership BucketOwnerEnforced (ACLs disabled)")
+
+
+def ensure_public_access_blocked(s3: Any, bucket: str, log: ChangeLog) -> None:
+    answer = _read(lambda: s3.get_public_access_block(Bucket=bucket), "NoSuchPublicAccessBlockConfiguration", {})
+    current = answer.get("PublicAccessBlockConfiguration", {})
+    missing = any(current.get(name) is not True for name in PUBLIC_ACCESS_BLOCKED)
+    if missing:
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCKED)
+    log.record(missing, "public access blocked")
+
+
+def ensure_versioning(s3: Any, bucket: str, log: ChangeLog) -> None:
+    status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    if status != "Enabled":
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    log.record(status != "Enabled", "versioning enabled")
+
+
+def ensure_default_encryption(s3: Any, spec: BackendSpec, key_arn: str, log: ChangeLog) -> None:
+    """SSE-KMS with the state key and an S3 Bucket Key (which keeps KMS request costs down)."""
+    answer = _read(
+        lambda: s3.get_bucket_encryption(Bucket=spec.bucket), "ServerSideEncryptionConfigurationNotFoundError", {}
+    )
+    rules = answer.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+    wanted: Any = {
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+        "BucketKeyEnabled": True,
+    }
+    current = [r for r in rules if r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")]
+    matches = (
+        len(current) == 1
+        and current[0].get("ApplyServerSideEncryptionByDefault") == wanted["ApplyServerSideEncryptionByDefault"]
+        and bool(current[0].get("BucketKeyEnabled"))
+    )
+    if not matches:
+        s3.put_bucket_encryption(Bucket=spec.bucket, ServerSideEncryptionConfiguration={"Rules": [wanted]})
+    log.record(not matches, f"default encryption aws:kms with {spec.kms_key_alias}")
+
+
+def ensure_lifecycle_rule(s3: Any, bucket: str, rule: dict[str, Any], what: str, log: ChangeLog) -> None:
+    """Our rule (by ID) present exactly as wanted; every other rule kept as it is."""
+    answer = _read(lambda: s3.get_bucket_lifecycle_configuration(Bucket=bucket), "NoSuchLifecycleConfiguration", {})
+    rules: list[dict[str, Any]] = list(answer.get("Rules", []))
+    ours = [r for r in rules if r.get("ID") == rule["ID"]]
+    present = len(ours) == 1 and all(ours[0].get(k) == v for k, v in rule.items())
+    if not present:
+        configuration: Any = {"Rules": [*[r for r in rules if r.get("ID") != rule["ID"]], rule]}
+        s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=configuration)
+    log.record(not present, what)
+
+
+def ensure_policy_statement(s3: Any, bucket: str, ours: dict[str, Any], what: str, log: ChangeLog) -> None:
+    """Our statement (by Sid) in the bucket policy exactly as wanted; whatever else it says is kept."""
+    empty = {"Policy": json.dumps({"Version": "2012-10-17", "Statement": []})}
+    policy = json.loads(_read(lambda: s3.get_bucket_policy(Bucket=bucket), "NoSuchBucketPolicy", empty)["Policy"])
+    statements = policy.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else list(statements)
+    present = ours in statements
+    if not present:
+        policy["Statement"] = [s for s in statements if s.get("Sid") != ours["Sid"]] + [ours]
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    log.record(not present, what)
+
+
+def ensure_bucket_tags(s3: Any, spec: BackendSpec, log: ChangeLog) -> None:
+    """The spec's tags added to whatever tags the bucket carries (someone may have removed ours)."""
+    answer = _read(lambda: s3.get_bucket_tagging(Bucket=spec.bucket), "NoSuchTagSet", {})
+    current = {t["Key"]: t["Value"] for t in answer.get("TagSet", [])}
+    merged = {**current, **spec.tags}
+    if merged != current:
+        s3.put_bucket_tagging(
+            Bucket=spec.bucket, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in merged.items()]}
+        )
+    log.record(merged != current, "bucket tags")
+
+
+# --- server access logs ------------------------------------------------------------------
+
+
+def ensure_access_logging(s3: Any, spec: BackendSpec, log: ChangeLog) -> None:
+    """The log bucket, its expiry and delivery policy, and the state bucket logging into it."""
+    logs = spec.log_bucket
+    if _bucket_exists(s3, logs):
+        log.record(False, f"log bucket {logs} exists")
+    else:
+        _create_log_bucket(s3, logs, spec)
+        log.record(True, f"created log bucket {logs}")
+    ensure_lifecycle_rule(
+        s3,
+        logs,
+        {
+            "ID": LOG_LIFECYCLE_ID,
+            "Filter": {"Prefix": ""},
+            "Status": "Enabled",
+            "Expiration": {"Days": ACCESS_LOG_DAYS},
+        },
+        f"access logs expire after {ACCESS_LOG_DAYS} days",
+        log,
+    )
+    ensure_policy_statement(
+        s3, logs, log_delivery_statement(spec), "log bucket admits S3 log delivery from the state bucket", log
+    )
+    current = s3.get_bucket_logging(Bucket=spec.bucket).get("LoggingEnabled") or {}
+    wanted: Any = {"TargetBucket": logs, "TargetPrefix": f"{spec.bucket}/"}
+    enabled = all(current.get(k) == v for k, v in wanted.items())
+    if not enabled:
+        s3.put_bucket_logging(Bucket=spec.bucket, BucketLoggingStatus={"LoggingEnabled": wanted})
+    log.record(not enabled, f"access logging to {logs}")
+
+
+def _create_log_bucket(s3: Any, logs: str, spec: BackendSpec) -> None:
+    _create_bucket(s3, logs, spec)
+    # Set once, at creation: public access blocked, SSE-S3 (log delivery takes no SSE-KMS default).
+    s3.put_public_access_block(Bucket=logs, PublicAccessBlockConfiguration=PUBLIC_ACCESS_BLOCKED)
+    sse: Any = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+    s3.put_bucket_encryption(Bucket=logs, ServerSideEncryptionConfiguration=sse)
+
+
+def log_delivery_statement(spec: BackendSpec) -> dict[str, Any]:
+    """S3's logging service may write into the log bucket, for the state bucket only (no ACLs)."""
+    partition = _partition(spec.region)
+    return {
+        "Sid": LOGGING_SID,
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:{partition}:s3:::{spec.log_bucket}/{spec.bucket}/*",
+        "Condition": {"ArnLike": {"aws:SourceArn": f"arn:{partition}:s3:::{spec.bucket}"}},
+    }
+
+
+# --- KMS key of the state ------------------------------------------------------------------
+
+
+def ensure_state_key(kms: Any, spec: BackendSpec, log: ChangeLog) -> str:
+    """The customer-managed key under the spec's alias, enabled and rotating yearly; its ARN."""
+    alias = spec.kms_key_alias
+    metadata = _read(lambda: kms.describe_key(KeyId=alias)["KeyMetadata"], "NotFoundException", None)
+    if metadata is None:
+        metadata = kms.create_key(
+            Description=f"Terraform state in s3://{spec.bucket} (platformctl bootstrap)",
+            KeyUsage="ENCRYPT_DECRYPT",
+            Tags=[{"TagKey": k, "TagValue": v} for k, v in spec.tags.items()],
+        )["KeyMetadata"]
+        kms.create_alias(AliasName=alias, TargetKeyId=metadata["KeyId"])
+        log.record(True, f"created KMS key {alias}")
+    elif metadata.get("KeyState") != "Enabled":
+        raise BootstrapError(
+            f"KMS key {alias} is {metadata.get('KeyState')}: enable it (or cancel its deletion) and run "
+            "bootstrap again."
+        )
+    else:
+        log.record(False, f"KMS key {alias} exists")
+    rotating = bool(kms.get_key_rotation_status(KeyId=metadata["KeyId"]).get("KeyRotationEnabled"))
+    if not rotating:
+        kms.enable_key_rotation(KeyId=metadata["KeyId"])
+    log.record(not rotating, "KMS key rotation enabled")
+    return str(metadata["Arn"])
+
+
+# --- DynamoDB lock table (optional) ----------------------------------------------------------
+
+
+def ensure_lock_table(dynamodb: Any, name: str, tags: dict[str, str], log: ChangeLog) -> None:
+    """The table older S3 backends lock with: keyed on LockID, on demand, encrypted, with
+    point-in-time recovery and the spec's tags."""
+    tag_list: Any = [{"Key": k, "Value": v} for k, v in tags.items()]
+    table = _lock_table(dynamodb, name, tag_list, log)
+    if table.get("KeySchema") != [{"AttributeName": LOCK_TABLE_KEY, "KeyType": "HASH"}]:
+        raise BootstrapError(
+            f"Table {name} exists with another key than {LOCK_TABLE_KEY}: Terraform cannot lock with it; "
+            "name another table in dynamodb_table."
+        )
+    on_demand = table.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST"
+    if not on_demand:
+        dynamodb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
+    log.record(not on_demand, "lock table on demand")
+    encrypted = table.get("SSEDescription", {}).get("Status") in ("ENABLED", "ENABLING")
+    if not encrypted:
+        dynamodb.update_table(TableName=name, SSESpecification={"Enabled": True})
+    log.record(not encrypted, "lock table encrypted with KMS")
+    backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    pitr = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED"
+    if not pitr:
+        dynamodb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+        )
+    log.record(not pitr, "lock table point-in-time recovery")
+    arn = table["TableArn"]
+    current = {t["Key"]: t["Value"] for t in dynamodb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])}
+    missing = [t for t in tag_list if current.get(t["Key"]) != t["Value"]]
+    if missing:
+        dynamodb.tag_resource(ResourceArn=arn, Tags=missing)
+    log.record(bool(missing), "lock table tags")
+
+
+def _lock_table(dynamodb: Any, name: str, tags: Any, log: ChangeLog) -> dict[str, Any]:
+    """The table's description, after creating it (on demand, encrypted, tagged) if missing."""
+    table = _read(lambda: dynamodb.describe_table(TableName=name)["Table"], "ResourceNotFoundException", None)
+    if table is not None:
+        log.record(False, f"lock table {name} exists")
+        return dict(table)
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": LOCK_TABLE_KEY, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": LOCK_TABLE_KEY, "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True},
+        Tags=tags,
+    )
+    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    log.record(True, f"created lock table {name} (on demand, encrypted)")
+    return dict(dynamodb.describe_table(TableName=name)["Table"])
 
 
 def make_backend(creds: credentials.Credentials, spec: BackendSpec) -> BootstrapReport:
@@ -530,8 +527,9 @@ def _child(argv: list[str]) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     spec = BackendSpec(**json.loads(argv[0]))
+    log = ChangeLog()
     try:
-        result = _Run(spec).run()
+        make_state_backend(spec, AwsClients.for_region(spec.region), log)
     except BootstrapError as exc:
         print(json.dumps({"error": str(exc)}))
         return 1
@@ -539,7 +537,7 @@ def _child(argv: list[str]) -> int:
         first = str(exc).strip().splitlines()[0]
         print(json.dumps({"error": f"Bootstrap of bucket {spec.bucket} failed ({first}): fix it and run it again."}))
         return 1
-    print(json.dumps(result))
+    print(json.dumps(log.as_dict()))
     return 0
 
 

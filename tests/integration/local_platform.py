@@ -1,6 +1,7 @@
 """The whole platform brought up on platformctl's moto server by a real `platformctl up local`,
-as tests/integration/test_up_local.py and test_smoke.py share it: the clean shell platformctl
-runs in, and the applied platform with its boto3 clients."""
+as tests/integration/test_up_local.py and test_smoke.py share it (one `up` per session, the
+`shared_local_platform` fixture of integration/conftest.py): the clean shell platformctl runs
+in, and the applied platform with its boto3 clients."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from conftest import MIRROR, TEST_CACHE
 
+from platformctl import process
 from platformctl.emulators import lifecycle as emulator
 from platformctl.project import contract
 
@@ -76,3 +78,25 @@ class Platform:
             aws_secret_access_key="test",
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
         )
+
+
+def bring_up(base: Path) -> Platform:
+    """A copy of this repository brought up by a real `platformctl --json up` on a free port."""
+    from conftest import copy_repository, free_port
+
+    port = free_port()
+    started = Platform(copy_repository(base / "repo"), port, clean_env(base / "home"), {}, "")
+    result = started.run("--json", "up", "--port", str(port))
+    if result.returncode != 0:
+        take_down(started)
+        raise AssertionError(f"up failed (exit {result.returncode}):\n{result.stderr[-8000:]}")
+    started.first_up, started.first_up_log = json.loads(result.stdout), result.stderr
+    return started
+
+
+def take_down(platform: Platform) -> None:
+    """`down --force`, and the emulator stopped even if down could not stop it."""
+    platform.run("down", "--force", timeout=300)
+    leftover = platform.record()
+    if leftover and leftover.pid:
+        process.stop_detached(leftover.pid)

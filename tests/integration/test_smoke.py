@@ -5,8 +5,9 @@ the orders table and the failure queue; `platformctl smoke local` proves it, and
 naming the check, when the function is broken.
 
 platformctl runs as a real process against a copy of this repository, with the real
-Terraform and the provider from the machine's mirror. One `up` is shared by the module
-(about a minute); tests that break the function put it back in a `finally`.
+Terraform and the provider from the machine's mirror. One `up` is shared by the session
+(integration/conftest.py, with test_up_local.py); tests that break the function put it back
+in a `finally`, as `up` made it, so the platform's later readers find no drift.
 """
 
 from __future__ import annotations
@@ -25,14 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, copy_repository, free_port
 
-from integration.local_platform import Platform as LocalPlatform
-from integration.local_platform import clean_env
-from platformctl import process
-from platformctl.emulators import lifecycle as emulator
+from integration.local_platform import Platform
 from platformctl.operate.smoke import mentions
-from platformctl.project import contract
 
 pytestmark = pytest.mark.integration
 
@@ -44,29 +40,14 @@ TABLE = f"{PREFIX}-orders"
 QUEUE = f"{PREFIX}-order-ingest-failures"
 
 
-class Platform(LocalPlatform):
-    def queue_url(self) -> str:
-        return str(self.client("sqs").get_queue_url(QueueName=QUEUE)["QueueUrl"])
+def queue_url(platform: Platform) -> str:
+    return str(platform.client("sqs").get_queue_url(QueueName=QUEUE)["QueueUrl"])
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    if not MIRROR:
-        pytest.skip(ENABLE_MIRROR)
-    base = tmp_path_factory.mktemp("smoke-local")
-    root = copy_repository(base / "repo")
-    port = free_port()
-    started = Platform(root, port, clean_env(base / "home"), {}, "")
-    result = started.run("--json", "up", "--port", str(port))
-    try:
-        assert result.returncode == 0, f"up failed (exit {result.returncode}):\n{result.stderr[-8000:]}"
-        started.first_up, started.first_up_log = json.loads(result.stdout), result.stderr
-        yield started
-    finally:
-        started.run("down", "--force", timeout=300)
-        leftover = emulator.load_record(contract.load(root))
-        if leftover and leftover.pid:
-            process.stop_detached(leftover.pid)
+@pytest.fixture
+def platform(shared_local_platform: Platform) -> Platform:
+    """The session's one `up` (integration/conftest.py), shared with test_up_local.py."""
+    return shared_local_platform
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 60) -> Any:
@@ -81,9 +62,11 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60) -> Any:
 
 def receive_all(platform: Platform) -> list[dict[str, Any]]:
     sqs = platform.client("sqs")
-    url = platform.queue_url()
+    url = queue_url(platform)
     found = []
-    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", []):
+    # WaitTimeSeconds=0: the queue long-polls 20 s by default, which an empty queue would wait out.
+    answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0)
+    for message in answer.get("Messages", []):
         found.append(json.loads(message["Body"]))
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return found

@@ -3,8 +3,9 @@
 platformctl runs as a real process (`python -m platformctl`) against a copy of this
 repository, with the real Terraform, the hashicorp/aws provider from the machine's mirror,
 and the moto server platformctl starts itself on a free port. One `up` is shared by the
-module (it takes about a minute, most of it the provider's own waits); each test leaves the
-platform up, except the last, which takes it down.
+session (integration/conftest.py; it takes about a minute, most of it the provider's own
+waits); each test leaves the platform up, except the two marked
+`mutates_shared_local_platform` (the emulator killed, then `down`), which run after every reader.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, copy_repository, free_port, make_project
+from conftest import make_project
 
 from integration.local_platform import Platform, clean_env
 from platformctl import process
@@ -34,25 +34,10 @@ FUNCTION = f"{PREFIX}-order-ingest"
 QUEUE, DLQ = f"{PREFIX}-order-ingest-failures", f"{PREFIX}-order-ingest-failures-dlq"
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    if not MIRROR:
-        pytest.skip(ENABLE_MIRROR)
-    base = tmp_path_factory.mktemp("up-local")
-    root = copy_repository(base / "repo")
-    port = free_port()
-    env = clean_env(base / "home")
-    started = Platform(root, port, env, {}, "")
-    result = started.run("--json", "up", "--port", str(port))
-    try:
-        assert result.returncode == 0, f"up failed (exit {result.returncode}):\n{result.stderr[-8000:]}"
-        started.first_up, started.first_up_log = json.loads(result.stdout), result.stderr
-        yield started
-    finally:
-        started.run("down", "--force", timeout=300)
-        leftover = started.record()
-        if leftover and leftover.pid:
-            process.stop_detached(leftover.pid)
+@pytest.fixture
+def platform(shared_local_platform: Platform) -> Platform:
+    """The session's one `up` (integration/conftest.py), shared with test_smoke.py."""
+    return shared_local_platform
 
 
 def test_up_starts_moto_and_creates_every_resource(platform: Platform) -> None:
@@ -162,6 +147,7 @@ def test_status_is_all_green(platform: Platform) -> None:
     assert BUCKETS | TABLES | STREAMS | {FUNCTION} <= names
 
 
+@pytest.mark.mutates_shared_local_platform
 def test_up_recovers_after_the_emulator_died(platform: Platform) -> None:
     record = platform.record()
     assert record is not None and record.pid
@@ -188,6 +174,7 @@ def test_up_recovers_after_the_emulator_died(platform: Platform) -> None:
     assert status["healthy"] is True
 
 
+@pytest.mark.mutates_shared_local_platform
 def test_down_removes_everything_and_twice_is_fine(platform: Platform) -> None:
     record = platform.record()
     assert record is not None and record.pid

@@ -10,11 +10,13 @@ its value reaches neither plan nor state.
 from __future__ import annotations
 
 import shutil
+import subprocess
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from terraform.tf_helpers import MODULES, Terraform
+from terraform.tf_helpers import MODULES, Terraform, parallel
 
 TESTED = [f"modules/{m}" for m in MODULES] + ["environments/dev", "environments/prod"]
 
@@ -39,8 +41,20 @@ def mockable(folder: Path) -> Path:
     return copy
 
 
+@pytest.fixture(scope="module")
+def test_runs(terraform: Terraform, tf_tree: Path) -> dict[str, object]:
+    """Every folder's `terraform test`, two at a time: the machines that run the suite have two
+    cores, and one run at a time leaves one of them mostly idle."""
+    folders = {folder: mockable(tf_tree / folder) for folder in TESTED}  # the copies made first, one by one
+    jobs = {name: partial(terraform.run, path, "test", "-no-color", check=False) for name, path in folders.items()}
+    return parallel(jobs, workers=2)
+
+
 @pytest.mark.parametrize("folder", TESTED)
-def test_terraform_test(terraform: Terraform, tf_tree: Path, folder: str) -> None:
-    result = terraform.run(mockable(tf_tree / folder), "test", "-no-color", check=False)
+def test_terraform_test(test_runs: dict[str, object], folder: str) -> None:
+    result = test_runs[folder]
+    if isinstance(result, Exception):
+        raise result
+    assert isinstance(result, subprocess.CompletedProcess)
     assert result.returncode == 0, result.stdout + result.stderr
     assert " 0 failed" in result.stdout and "passed" in result.stdout

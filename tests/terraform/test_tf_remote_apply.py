@@ -12,7 +12,8 @@ anomaly detection or the billing alarm. What the test changes, in a copy of terr
 - an extra backend config points the S3 backend (kms_key_id and use_lockfile as committed) at moto.
 prod's tables have deletion protection: before the destroy, the test turns it off with boto3, as
 an operator retiring the environment would; prod's KMS keys end up pending deletion, AWS's
-deleted state. Each environment's platform is applied once and shared by the tests that read it.
+deleted state. Each environment's platform is applied once (dev and prod side by side) and shared by
+the tests that read it.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from terraform.tf_helpers import Moto, Terraform, copy_tree, load_hcl, start_emulator, tagged_resources
+from terraform.tf_helpers import Moto, Terraform, copy_tree, load_hcl, parallel, start_emulator, tagged_resources
 
 REQUIRED_TAGS = {"Environment", "Project", "Owner", "CostCenter"}
 ACCOUNTS = {"dev": "111111111111", "prod": "222222222222"}
@@ -143,12 +145,8 @@ def _bootstrap(folder: Path, environment: str, moto: Moto) -> None:
     moto.client("s3").delete_bucket_policy(Bucket=backend["bucket"])  # moto: see the module docstring
 
 
-@pytest.fixture(scope="module", params=["dev", "prod"])
-def applied(
-    request: pytest.FixtureRequest, terraform: Terraform, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Applied]:
-    environment = request.param
-    work = tmp_path_factory.mktemp(f"remote-{environment}")
+def _prepare(environment: str, terraform: Terraform, work: Path) -> tuple[Path, Moto]:
+    """The environment's copy of terraform/, its moto server, state bucket and `init`."""
     moto = start_emulator(work / "moto.log", account_id=ACCOUNTS[environment])
     try:
         folder = copy_tree(work) / "environments" / environment
@@ -169,17 +167,49 @@ def applied(
             f"-backend-config={environment}.s3.tfbackend",
             f"-backend-config={work / 'moto.s3.tfbackend'}",
         )
-        result = terraform.run(
-            folder, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=plan.tfplan", check=False
-        )
-        assert result.returncode == 2, result.stdout[-4000:] + result.stderr[-4000:]
-        plan = json.loads(terraform.run(folder, "show", "-json", "plan.tfplan").stdout)
-        terraform.run(folder, "apply", "-input=false", "-no-color", "plan.tfplan", timeout=1500)
-        state = json.loads(terraform.run(folder, "show", "-json").stdout)
-        outputs = json.loads(terraform.run(folder, "output", "-json").stdout)
-        yield Applied(environment, folder, moto, plan, state, outputs, load_hcl(folder / "terraform.tfvars"))
-    finally:
+    except BaseException:
         moto.stop()
+        raise
+    return folder, moto
+
+
+def _apply(environment: str, folder: Path, moto: Moto, terraform: Terraform) -> Applied:
+    terraform = terraform.at(moto.endpoint)
+    result = terraform.run(
+        folder, "plan", "-input=false", "-no-color", "-detailed-exitcode", "-out=plan.tfplan", check=False
+    )
+    assert result.returncode == 2, result.stdout[-4000:] + result.stderr[-4000:]
+    plan = json.loads(terraform.run(folder, "show", "-json", "plan.tfplan").stdout)
+    terraform.run(folder, "apply", "-input=false", "-no-color", "plan.tfplan", timeout=1500)
+    state = json.loads(terraform.run(folder, "show", "-json").stdout)
+    outputs = json.loads(terraform.run(folder, "output", "-json").stdout)
+    return Applied(environment, folder, moto, plan, state, outputs, load_hcl(folder / "terraform.tfvars"))
+
+
+@pytest.fixture(scope="module")
+def platforms(
+    terraform: Terraform, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Applied | Exception]]:
+    """dev and prod, each on its own moto server, planned and applied side by side: most of an
+    apply is the provider waiting on the (emulated) API, so two overlap well even on 2 cores.
+    The inits run one after another: concurrent inits race on the shared plugin cache."""
+    prepared: dict[str, tuple[Path, Moto]] = {}
+    try:
+        for environment in ACCOUNTS:
+            prepared[environment] = _prepare(environment, terraform, tmp_path_factory.mktemp(f"remote-{environment}"))
+        jobs = {env: partial(_apply, env, folder, moto, terraform) for env, (folder, moto) in prepared.items()}
+        yield parallel(jobs, workers=len(jobs))  # type: ignore[misc]
+    finally:
+        for _, moto in prepared.values():
+            moto.stop()
+
+
+@pytest.fixture(params=list(ACCOUNTS))
+def applied(request: pytest.FixtureRequest, platforms: dict[str, Applied | Exception]) -> Applied:
+    found = platforms[request.param]
+    if isinstance(found, Exception):
+        raise found
+    return found
 
 
 def _after(plan: dict, address: str) -> dict:
@@ -371,14 +401,30 @@ def test_a_second_plan_has_no_changes(applied: Applied, terraform: Terraform) ->
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
 
 
-def test_destroy_leaves_nothing(applied: Applied, terraform: Terraform) -> None:
-    moto = applied.moto
+def _destroy(applied: Applied, terraform: Terraform) -> dict:
+    """The environment destroyed; its state afterwards."""
     if applied.environment == "prod":  # deletion protection: an operator turns it off first
         for table in applied.output("table_names").values():
-            moto.client("dynamodb").update_table(TableName=table, DeletionProtectionEnabled=False)
-    terraform = terraform.at(moto.endpoint)
+            applied.moto.client("dynamodb").update_table(TableName=table, DeletionProtectionEnabled=False)
+    terraform = terraform.at(applied.moto.endpoint)
     terraform.run(applied.folder, "destroy", "-auto-approve", "-input=false", "-no-color", timeout=1500)
-    state = json.loads(terraform.run(applied.folder, "show", "-json").stdout)
+    return dict(json.loads(terraform.run(applied.folder, "show", "-json").stdout))
+
+
+@pytest.fixture(scope="module")
+def destroyed(platforms: dict[str, Applied | Exception], terraform: Terraform) -> dict[str, object]:
+    """dev and prod destroyed side by side, when the first destroy test asks (the last tests of
+    this module, so every reader has run)."""
+    jobs = {env: partial(_destroy, found, terraform) for env, found in platforms.items() if isinstance(found, Applied)}
+    return parallel(jobs, workers=len(jobs) or 1)
+
+
+def test_destroy_leaves_nothing(applied: Applied, destroyed: dict[str, object]) -> None:
+    moto = applied.moto
+    state = destroyed[applied.environment]
+    if isinstance(state, Exception):
+        raise state
+    assert isinstance(state, dict)
     assert not state.get("values", {}).get("root_module", {}).get("resources")
 
     backend = load_hcl(applied.folder / f"{applied.environment}.s3.tfbackend")
