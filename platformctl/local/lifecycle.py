@@ -2,8 +2,9 @@
 AWS emulator in one command, and gone again in another.
 
 up:     start or reuse the emulator, refuse a provider block that would let any service reach
-        real AWS, init only when needed, plan, apply only when the plan has changes, and
-        return what exists (output `platform_resources`). When the emulator restarted since
+        real AWS, init only when needed, then one `apply -auto-approve -json` (its change
+        summary says whether anything changed; no refresh when the state belongs to the
+        running emulator start), and return what exists (output `platform_resources`). When the emulator restarted since
         the state was written (moto keeps everything in memory), the stale state is moved
         aside first, so the apply recreates everything instead of failing on "not found".
 down:   destroy, stop the emulator platformctl started, clean its state folder; idempotent.
@@ -25,7 +26,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from platformctl import exit_codes, files, operations
+from platformctl import files, operations
 from platformctl.context import Context
 from platformctl.emulators import lifecycle as emulator
 from platformctl.emulators.isolation import check_endpoints, point_at
@@ -212,7 +213,10 @@ def up(
     port: int | None = None,
     timeout: float | None = None,
     progress: Progress | None = None,
+    refresh: bool = False,
 ) -> UpOutcome:
+    """`refresh`: have Terraform read every resource even when the state was applied against
+    the running emulator start (see _state_matches_emulator)."""
     progress = progress or LogProgress()
     project = ctx.project
     environment = emulated_environment(ctx, name)
@@ -221,7 +225,16 @@ def up(
     check_writable(project, environment)
     load_state(environment)  # a state of the wrong shape is refused before anything starts
     with root_lock(project, environment):
-        return _up(ctx, environment, requested=requested, port=port, timeout=timeout, progress=progress, timer=timer)
+        return _up(
+            ctx,
+            environment,
+            requested=requested,
+            port=port,
+            timeout=timeout,
+            progress=progress,
+            timer=timer,
+            refresh=refresh,
+        )
 
 
 def _up(
@@ -233,6 +246,7 @@ def _up(
     timeout: float | None,
     progress: Progress,
     timer: Timer,
+    refresh: bool = False,
 ) -> UpOutcome:
     project = ctx.project
     with timer.step("emulator"):
@@ -254,25 +268,13 @@ def _up(
         operations.build_functions(project)
     with timer.step("init"):
         ensure_initialized(ctx, environment, tf)
+    refresh = refresh or not _state_matches_emulator(project, environment, record, recovered)
     # From here on the state names resources of this emulator start, even if apply fails.
     write_json(
         applied_path(project, environment),
         {"start_id": record.start_id, "endpoint": record.endpoint, "at": emulator.timestamp()},
     )
-    plan_file = project.state_dir / "plans" / environment.name / "up.tfplan"
-    plan_file.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with timer.step("plan"):
-            changed = tf.plan(out=plan_file) == exit_codes.CHANGES
-        if changed:
-            with timer.step("apply"):
-                tf.apply(plan_file=plan_file)
-    except TerraformFailed:
-        if not emulator.healthy(record):
-            raise _emulator_died(record, "plan/apply") from None
-        raise
-    finally:
-        plan_file.unlink(missing_ok=True)
+    changed = _apply(environment, tf, record, refresh=refresh, progress=progress, timer=timer)
     if not changed:
         progress.note(f"No changes: {environment.name} is up to date.")
     with timer.step("outputs"):
@@ -282,6 +284,45 @@ def _up(
     return UpOutcome(
         environment.name, record, running.message, recovered, changed, resources, timer.total(), tuple(notes)
     )
+
+
+def _state_matches_emulator(
+    project: Project, environment: Environment, record: emulator.Record, recovered: bool
+) -> bool:
+    """Whether the state was applied against this very start of the emulator, so Terraform's
+    refresh (a read of every resource, a few seconds on the whole platform) can be skipped.
+
+    Safe because the emulator keeps its resources only while this start runs (a restart has a
+    new start_id, and its stale state is moved aside above), and between two `up`s only
+    Terraform, through platformctl, changes them. Not safe against changes made beside
+    Terraform on the same running emulator (an `aws` CLI delete, moto's reset API): `up
+    --refresh` reads everything again for those.
+    """
+    if recovered or not state_resource_count(environment):
+        return False
+    applied = read_json(applied_path(project, environment), "which emulator start the local state belongs to")
+    return applied is not None and applied.get("start_id") == record.start_id
+
+
+def _apply(
+    environment: Environment,
+    tf: Terraform,
+    record: emulator.Record,
+    *,
+    refresh: bool,
+    progress: Progress,
+    timer: Timer,
+) -> bool:
+    """One Terraform run that plans and applies (no plan file, no second Terraform start);
+    True when it changed something (its change summary counts an add, change or remove)."""
+    try:
+        with timer.step("apply"), progress.terraform_run("apply") as on_event:
+            result = tf.apply_in_one_run(refresh=refresh, on_event=on_event)
+    except TerraformFailed:
+        if not emulator.healthy(record):
+            raise _emulator_died(record, "apply") from None
+        raise
+    return result.changes is not None and result.changes.changed
 
 
 # --- down --------------------------------------------------------------------------------
@@ -338,10 +379,10 @@ def down(
     environment = emulated_environment(ctx, name)
     check_writable(ctx.project, environment)
     with root_lock(ctx.project, environment):
-        return _down(ctx, environment, force=force, destroy=destroy)
+        return _down(ctx, environment, force=force, destroy=destroy, progress=progress)
 
 
-def _down(ctx: Context, environment: Environment, *, force: bool, destroy: bool) -> DownOutcome:
+def _down(ctx: Context, environment: Environment, *, force: bool, destroy: bool, progress: Progress) -> DownOutcome:
     project = ctx.project
     timer = Timer()
     messages: list[str] = []
@@ -362,8 +403,8 @@ def _down(ctx: Context, environment: Environment, *, force: bool, destroy: bool)
             with timer.step("init"):
                 ensure_initialized(ctx, environment, tf)
             try:
-                with timer.step("destroy"):
-                    tf.destroy(auto_approve=True)
+                with timer.step("destroy"), progress.terraform_run("destroy") as on_event:
+                    tf.destroy_in_one_run(on_event=on_event)
             except TerraformFailed:
                 if not emulator.healthy(running):
                     raise _emulator_died(running, "destroy") from None
