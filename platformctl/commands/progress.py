@@ -109,6 +109,8 @@ class PlainLines:
             plain_line(self.console, event.diagnostic.render(), _diagnostic_style(event))
         elif event.kind == "text":
             self.console.print(event.message, markup=False, highlight=False, soft_wrap=True)
+        elif event.kind == "log" and event.message.strip():  # e.g. "Stopping operation..." after Ctrl-C
+            plain_line(self.console, event.message.strip())
         elif event.kind == "change_summary" and event.changes is not None and event.changes.operation == "plan":
             if event.changes.changed:
                 plain_line(self.console, f"{tracker.command}: {event.message}")
@@ -185,7 +187,7 @@ def _live(console: Console, tracker: RunTracker) -> Iterator[Callable[[Event], N
                 live.console.print(
                     event.diagnostic.render(), style=_diagnostic_style(event), markup=False, highlight=False
                 )
-            elif event.kind == "text":
-                live.console.print(event.message, markup=False, highlight=False)
+            elif event.kind == "text" or (event.kind == "log" and event.message.strip()):
+                live.console.print(event.message.strip(), markup=False, highlight=False)
 
         yield on_event

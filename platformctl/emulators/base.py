@@ -58,8 +58,8 @@ class LogProgress:
             if event.diagnostic is not None:
                 level = logging.ERROR if event.diagnostic.severity == "error" else logging.WARNING
                 log.log(level, "%s", event.diagnostic.render())
-            elif event.kind == "text":
-                log.info("%s", event.message)
+            elif event.kind in ("text", "log") and event.message.strip():
+                log.info("%s", event.message.strip())
 
         yield on_event
         log.info("%s", tracker.summary())
