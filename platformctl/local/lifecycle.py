@@ -4,9 +4,10 @@ AWS emulator in one command, and gone again in another.
 up:     start or reuse the emulator, refuse a provider block that would let any service reach
         real AWS, init only when needed, then one `apply -auto-approve -json` (its change
         summary says whether anything changed; no refresh when the state belongs to the
-        running emulator start), and return what exists (output `platform_resources`). When the emulator restarted since
-        the state was written (moto keeps everything in memory), the stale state is moved
-        aside first, so the apply recreates everything instead of failing on "not found".
+        running emulator start), and return what exists (output `platform_resources`).
+        When the emulator restarted since the state was written (moto keeps everything in
+        memory), the stale state is moved aside first, so the apply recreates everything
+        instead of failing on "not found".
 down:   destroy, stop the emulator platformctl started, clean its state folder; idempotent.
 status: in local/status.py; isolation in emulators/isolation.py; the state files in local/state.py.
 
@@ -274,7 +275,7 @@ def _up(
         applied_path(project, environment),
         {"start_id": record.start_id, "endpoint": record.endpoint, "at": emulator.timestamp()},
     )
-    changed = _apply(environment, tf, record, refresh=refresh, progress=progress, timer=timer)
+    changed = _apply(tf, record, refresh=refresh, progress=progress, timer=timer)
     if not changed:
         progress.note(f"No changes: {environment.name} is up to date.")
     with timer.step("outputs"):
@@ -305,7 +306,6 @@ def _state_matches_emulator(
 
 
 def _apply(
-    environment: Environment,
     tf: Terraform,
     record: emulator.Record,
     *,
