@@ -42,7 +42,7 @@ def test_off_a_terminal_a_run_is_plain_timestamped_lines() -> None:
     texts = [STAMP.sub("", line) for line in lines]
     assert texts[0] == "apply: Plan: 2 to add, 0 to change, 0 to destroy."
     assert "[1/2] created terraform_data.fast (0 s)" in texts
-    assert "terraform_data.slow: still create... (10 s)" in texts
+    assert "terraform_data.slow: still creating... (10 s)" in texts
     assert "[2/2] created terraform_data.slow (11 s)" in texts
     assert texts[-1].startswith("terraform apply: 2 added, 0 changed, 0 destroyed in ")
     assert not any("Plan to create" in text for text in texts), "no per-resource plan dump"
@@ -106,7 +106,7 @@ def test_the_live_view_shows_done_total_in_flight_and_named_waits() -> None:
     console.print(LiveView(tracker))
     text = console.export_text()
     assert "terraform apply  1/2 resources  42 s" in text
-    assert "terraform_data.slow" in text and "create 42 s" in text
+    assert "terraform_data.slow" in text and "creating 42 s" in text
     assert "aws_s3_bucket_lifecycle_configuration.raw" in text and "S3 lifecycle: provider waits 55 s" in text
 
 

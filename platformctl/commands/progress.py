@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from platformctl import process
-from platformctl.terraform.events import PAST_TENSE, Event, RunTracker
+from platformctl.terraform.events import GERUND, PAST_TENSE, Event, RunTracker
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -121,9 +121,8 @@ class PlainLines:
             if flight is not None and flight.wait:
                 plain_line(self.console, f"{resource.address}: {flight.wait}")
         elif event.kind == "apply_progress":
-            plain_line(
-                self.console, f"{resource.address}: still {event.action or 'working'}... ({event.elapsed:.0f} s)"
-            )
+            doing = GERUND.get(str(event.action), "working")
+            plain_line(self.console, f"{resource.address}: still {doing}... ({event.elapsed or 0:.0f} s)")
         elif event.kind == "apply_complete":
             done = PAST_TENSE.get(str(event.action), str(event.action))
             took = tracker.done.get(resource.address, 0.0)
@@ -164,7 +163,7 @@ class LiveView:
             rows.add_row(
                 Spinner("dots", style="cyan"),
                 Text(flight.resource.address, overflow="ellipsis", no_wrap=True),
-                Text(f"{flight.action} {seconds:.0f} s", style="dim"),
+                Text(f"{GERUND.get(flight.action, flight.action)} {seconds:.0f} s", style="dim"),
                 Text(flight.wait or "", style="yellow"),
             )
         parts: list[Any] = [head, rows]

@@ -31,6 +31,14 @@ KNOWN_WAITS = {
     "aws_kinesis_stream": "Kinesis: provider polls the stream until ACTIVE (about 3 x 10 s)",
 }
 
+GERUND = {
+    "create": "creating",
+    "update": "updating",
+    "delete": "destroying",
+    "replace": "replacing",
+    "read": "reading",
+}
+
 PAST_TENSE = {
     "create": "created",
     "update": "updated",
