@@ -150,11 +150,13 @@ class LiveView:
 
         tracker = self.tracker
         total = tracker.total
-        head = Text.assemble(
-            (f"terraform {tracker.command}", "bold"),
-            f"  {_counts(tracker)} resources" if total is not None else f"  {tracker.completed} resources",
-            f"  {tracker.elapsed():.0f} s",
-        )
+        if tracker.plan_changes is None and not tracker.in_flight and not tracker.done:
+            phase = "planning"  # Terraform reads the configuration and the state, and plans
+        elif total == 0:
+            phase = "nothing to change"
+        else:
+            phase = f"{_counts(tracker)} resources"
+        head = Text.assemble((f"terraform {tracker.command}", "bold"), f"  {phase}", f"  {tracker.elapsed():.0f} s")
         if tracker.failed:
             head.append(f"  {len(tracker.failed)} failed", style="red")
         rows = Table.grid(padding=(0, 1))
@@ -169,8 +171,6 @@ class LiveView:
         parts: list[Any] = [head, rows]
         if len(flights) > LIVE_ROWS:
             parts.append(Text(f"  and {len(flights) - LIVE_ROWS} more in flight", style="dim"))
-        if total is None and not flights:
-            parts.append(Text("  planning...", style="dim"))
         return Group(*parts)
 
 
