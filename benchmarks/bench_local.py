@@ -65,8 +65,11 @@ FINISHED = re.compile(r"\] (?:created|updated|replaced) (\S+) \((\d+) s\)$")
 
 
 def platformctl() -> list[str]:
+    """The console script, as a user runs it; `python -m platformctl` where the script is one
+    written before the entry point moved to platformctl/__main__.py (re-install to update it)."""
     script = Path(sys.executable).with_name("platformctl")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "platformctl"]
+    current = script.exists() and "platformctl.__main__" in script.read_text(errors="replace")
+    return [str(script)] if current else [sys.executable, "-m", "platformctl"]
 
 
 def _copy_repository(destination: Path) -> Path:

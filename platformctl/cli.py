@@ -145,8 +145,16 @@ def _register() -> None:
 _register()
 
 
+def help_text() -> str:
+    """The top-level help exactly as `platformctl --help` prints it (platformctl/__main__.py
+    caches it)."""
+    command = typer.main.get_command(app)
+    with command.context_class(command, info_name="platformctl", **command.context_settings) as ctx:
+        return command.get_help(ctx)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """The Typer app (platformctl/__main__.py answers a bare `--help` from its cache first)."""
     try:
         app(prog_name="platformctl")
     except KeyboardInterrupt:  # pragma: no cover - Ctrl-C outside any command
