@@ -4,7 +4,8 @@ AWS emulator in one command, and gone again in another.
 up:     start or reuse the emulator, refuse a provider block that would let any service reach
         real AWS, init only when needed, then one `apply -auto-approve -json` (its change
         summary says whether anything changed; no refresh when the state belongs to the
-        running emulator start), and return what exists (output `platform_resources`).
+        running emulator start; no Terraform at all when, besides, nothing it reads changed
+        since the last apply), and return what exists (output `platform_resources`).
         When the emulator restarted since the state was written (moto keeps everything in
         memory), the stale state is moved aside first, so the apply recreates everything
         instead of failing on "not found".
@@ -41,6 +42,7 @@ from platformctl.local.state import (
     platform_resources,
     read_json,
     stale,
+    state_path,
     state_resource_count,
     write_json,
 )
@@ -269,15 +271,26 @@ def _up(
         operations.build_functions(project)
     with timer.step("init"):
         ensure_initialized(ctx, environment, tf)
-    refresh = refresh or not _state_matches_emulator(project, environment, record, recovered)
-    # From here on the state names resources of this emulator start, even if apply fails.
-    write_json(
-        applied_path(project, environment),
-        {"start_id": record.start_id, "endpoint": record.endpoint, "at": emulator.timestamp()},
-    )
-    changed = _apply(tf, record, refresh=refresh, progress=progress, timer=timer)
-    if not changed:
-        progress.note(f"No changes: {environment.name} is up to date.")
+    same_start = _state_matches_emulator(project, environment, record, recovered)
+    inputs = _apply_inputs(project, environment, tf)
+    if same_start and not refresh and _applied_inputs(project, environment) == inputs:
+        # Nothing Terraform would read differs from the last successful apply on this very
+        # emulator start, and the state is the one it left: its plan could only be empty.
+        progress.note(
+            f"No changes: {environment.name} is up to date (nothing changed since the last apply on this "
+            "emulator; `up --refresh` asks Terraform)."
+        )
+        changed = False
+    else:
+        # From here on the state names resources of this emulator start, even if apply fails.
+        write_json(
+            applied_path(project, environment),
+            {"start_id": record.start_id, "endpoint": record.endpoint, "at": emulator.timestamp()},
+        )
+        changed = _apply(tf, record, refresh=refresh or not same_start, progress=progress, timer=timer)
+        _record_applied_inputs(project, environment, record, inputs)
+        if not changed:
+            progress.note(f"No changes: {environment.name} is up to date.")
     with timer.step("outputs"):
         resources = platform_resources(environment, tf)
     stub = record.kind == emulator.MOTO and not record.lambda_code_runs
@@ -303,6 +316,53 @@ def _state_matches_emulator(
         return False
     applied = read_json(applied_path(project, environment), "which emulator start the local state belongs to")
     return applied is not None and applied.get("start_id") == record.start_id
+
+
+def _apply_inputs(project: Project, environment: Environment, tf: Terraform) -> str:
+    """One digest of everything an apply of the root depends on besides its state: every file
+    Terraform reads (the gate's list: root, modules, contract, functions and their packages),
+    the variables platformctl pins, its environment for Terraform and the caller's TF_*
+    variables (TF_VAR_*, TF_CLI_ARGS*), and the engine."""
+    from platformctl.release import inputs
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps(inputs.digest(project, environment), sort_keys=True).encode())
+    digest.update(json.dumps(tf.pinned, sort_keys=True).encode())
+    digest.update(json.dumps(tf.env_for("apply"), sort_keys=True).encode())
+    digest.update(json.dumps(sorted((k, v) for k, v in os.environ.items() if k.startswith("TF_"))).encode())
+    digest.update(" ".join(tf.engine.argv).encode())
+    return digest.hexdigest()
+
+
+def _state_digest(environment: Environment) -> str | None:
+    try:
+        return hashlib.sha256(state_path(environment).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _applied_inputs(project: Project, environment: Environment) -> str | None:
+    """The inputs digest of the last successful apply, if the state is still the one it left."""
+    applied = read_json(applied_path(project, environment), "which emulator start the local state belongs to") or {}
+    state = _state_digest(environment)
+    if state is None or applied.get("state_sha256") != state:
+        return None
+    found = applied.get("inputs_sha256")
+    return found if isinstance(found, str) else None
+
+
+def _record_applied_inputs(project: Project, environment: Environment, record: emulator.Record, inputs: str) -> None:
+    """After a successful apply: what it applied, and the state it left (compared next time)."""
+    write_json(
+        applied_path(project, environment),
+        {
+            "start_id": record.start_id,
+            "endpoint": record.endpoint,
+            "at": emulator.timestamp(),
+            "inputs_sha256": inputs,
+            "state_sha256": _state_digest(environment),
+        },
+    )
 
 
 def _apply(

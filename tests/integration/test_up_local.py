@@ -146,13 +146,27 @@ def test_up_again_changes_nothing_and_skips_init(platform: Platform) -> None:
     again, log = platform.json("--debug", "up")
     assert again["changed"] is False and again["recovered"] is False
     assert again["emulator"]["pid"] == pid, "the running emulator is reused"
-    assert "No changes: local is up to date." in log
+    assert "No changes: local is up to date" in log
     assert "Initializing" not in log, "init must be skipped when nothing it depends on changed"
+    # Nothing Terraform reads changed since the apply on this emulator start: no Terraform.
+    assert not [run for run in _terraform_runs(log) if " apply " in run or " plan " in run], log[-3000:]
+    assert "apply" not in again["timings"] and "plan" not in again["timings"]
+
+
+def test_up_after_an_input_changed_applies_once_without_refresh(platform: Platform) -> None:
+    outputs = platform.root / "terraform" / "environments" / "local" / "outputs.tf"
+    original = outputs.read_text()
+    outputs.write_text(original + "\n# an edit that changes no resource\n")
+    try:
+        touched, log = platform.json("--debug", "up")
+    finally:
+        outputs.write_text(original)
+    assert touched["changed"] is False
     runs = [run for run in _terraform_runs(log) if " apply " in run or " plan " in run]
     assert len(runs) == 1 and " -json " in runs[0] and " -auto-approve" in runs[0], runs
     # The state belongs to the running emulator start: nothing to read back.
     assert "-refresh=false" in runs[0]
-    assert "plan" not in again["timings"] and "apply" in again["timings"]
+    assert "plan" not in touched["timings"] and "apply" in touched["timings"]
     assert "No changes. Your infrastructure matches" not in log and "Refreshing state" not in log
     assert "terraform apply: no changes" in log
 
