@@ -184,6 +184,12 @@ def _steps(timings: list[dict[str, float]]) -> str:
     return ", ".join(f"{name} {statistics.median(t.get(name, 0.0) for t in timings):.1f} s" for name in names)
 
 
+def _outside(walls: list[float], timings: list[dict[str, float]]) -> str:
+    """Wall-clock seconds not spent in up's own steps: Python's start, imports, rendering."""
+    rest = [wall - t.get("total", 0.0) for wall, t in zip(walls, timings, strict=True)]
+    return f"{statistics.median(rest):.2f} s outside platformctl's steps (Python start, imports, output)"
+
+
 def _slowest(logs: list[str], count: int = 8) -> str:
     """The resources that took longest in the cold applies (median seconds over the rounds)."""
     seconds: dict[str, list[int]] = defaultdict(list)
@@ -224,6 +230,7 @@ def run(runs: int = ROUNDS) -> list[Figure]:
     cold_steps: list[dict[str, float]] = []
     again_steps: list[dict[str, float]] = []
     snapshot_steps: list[dict[str, float]] = []
+    down_steps: list[dict[str, float]] = []
     cold_logs: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-local-") as tmp:
         platform = Runner(_copy_repository(Path(tmp) / "repo"), _free_port())
@@ -250,8 +257,9 @@ def run(runs: int = ROUNDS) -> list[Figure]:
                 assert outcome["changed"] is False, f"up again changed something: {outcome}"
                 samples["again"].append(seconds)
                 again_steps.append(outcome["timings"])
-                seconds, _ = platform("down")
+                seconds, outcome = platform("down")
                 samples["down"].append(seconds)
+                down_steps.append(outcome["timings"])
 
                 if snapshots:
                     seconds, outcome = platform("up", *port)
@@ -278,7 +286,11 @@ def run(runs: int = ROUNDS) -> list[Figure]:
         print(_spread(label, samples[name]), file=sys.stderr)
     print(f"up cold, median per step: {_steps(cold_steps)}", file=sys.stderr)
     print(f"up cold, slowest resources (the provider's own waits): {_slowest(cold_logs)}", file=sys.stderr)
-    print(f"up again, median per step: {_steps(again_steps)}", file=sys.stderr)
+    print(f"up cold: {_outside(samples['cold'], cold_steps)}", file=sys.stderr)
+    print(
+        f"up again, median per step: {_steps(again_steps)}; {_outside(samples['again'], again_steps)}", file=sys.stderr
+    )
+    print(f"down, median per step: {_steps(down_steps)}; {_outside(samples['down'], down_steps)}", file=sys.stderr)
     pairs = zip(samples["help"], samples["python"], strict=True)
     figures = [
         Figure(
