@@ -263,6 +263,9 @@ def run(runs: int = ROUNDS) -> list[Figure]:
 
                 if snapshots:
                     seconds, outcome = platform("up", *port)
+                    assert outcome.get("restored_from"), (
+                        f"a cold up with a matching snapshot must restore it: {outcome}"
+                    )
                     samples["snapshot"].append(seconds)
                     snapshot_steps.append(outcome["timings"])
                     platform("down")

@@ -136,9 +136,9 @@ def _isatty(stream: object) -> bool:
 
 
 def _register() -> None:
-    from platformctl.commands import core, local, operate, release, smoke
+    from platformctl.commands import core, local, operate, release, smoke, snapshot
 
-    for module in (core, local, release, operate, smoke):
+    for module in (core, local, release, operate, smoke, snapshot):
         module.register(app)
 
 

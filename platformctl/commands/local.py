@@ -95,8 +95,15 @@ def up(
     port: PortOption = None,
     timeout: TimeoutOption = None,
     refresh: RefreshOption = False,
+    no_snapshot: Annotated[
+        bool,
+        typer.Option("--no-snapshot", help="Apply for real even when a matching snapshot could be restored."),
+    ] = False,
 ) -> None:
-    """Bring ENV up on an AWS emulator: start or reuse it, init, apply (no prompt), list what exists."""
+    """Bring ENV up on an AWS emulator: start or reuse it, init, apply (no prompt), list what exists.
+
+    A cold `up` on moto restores the snapshot saved by an earlier `up` of the same inputs
+    instead of applying (see `platformctl snapshot`)."""
     # Imported here, not at the top: `platformctl --help` stays fast.
     from platformctl.local import lifecycle as local
 
@@ -109,10 +116,14 @@ def up(
         timeout=timeout,
         progress=terminal_progress(current.output),
         refresh=refresh,
+        no_snapshot=no_snapshot,
     )
     for note in outcome.notes:
         current.output.note(note)
-    title = f"{outcome.environment} on {outcome.emulator.kind} ({'changed' if outcome.changed else 'no changes'})"
+    done = f"restored {outcome.restored_from}" if outcome.restored_from else None
+    title = (
+        f"{outcome.environment} on {outcome.emulator.kind} ({done or ('changed' if outcome.changed else 'no changes')})"
+    )
     current.output.result(outcome.as_dict(), table(title, ["resource", "name"], _resource_rows(outcome.resources)))
 
 

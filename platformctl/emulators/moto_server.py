@@ -6,7 +6,8 @@ PATCHES there): SQS RedrivePolicy as compact JSON and RedriveAllowPolicy read ba
 tags at creation, Budgets and Application Auto Scaling tag APIs (and Budgets'
 DescribeSubscribersForNotification), Cost Anomaly Detection monitors and subscriptions; and
 after installing the Lambda runtime (emulators/moto_lambda.py: functions run in child
-Python processes) fed by the Kinesis event source mappings (emulators/moto_esm.py).
+Python processes) fed by the Kinesis event source mappings (emulators/moto_esm.py), and the
+snapshot and restore routes of emulators/moto_snapshot.py.
 
 It also has moto load IAM's AWS managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES, off by
 default in moto), since the CI and operator roles attach ReadOnlyAccess and PowerUserAccess.
@@ -21,11 +22,12 @@ from __future__ import annotations
 def main(argv: list[str] | None = None) -> None:
     import os
 
-    from platformctl.emulators import moto_esm, moto_lambda, moto_s3_policy
+    from platformctl.emulators import moto_esm, moto_lambda, moto_s3_policy, moto_snapshot
     from platformctl.emulators.moto_patches import apply_all
 
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     apply_all()
+    moto_snapshot.install()  # POST /moto-api/platformctl/snapshot and /restore
     if moto_lambda.install(argv):  # Lambda code runs here, fed by the Kinesis mappings
         moto_s3_policy.install()  # the functions' own writes to the data lake
         moto_esm.install()

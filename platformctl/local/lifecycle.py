@@ -34,6 +34,7 @@ from platformctl.emulators import lifecycle as emulator
 from platformctl.emulators.isolation import check_endpoints, point_at
 from platformctl.emulators.lifecycle import LogProgress, Progress
 from platformctl.errors import EmulatorError, PlatformctlError, TerraformFailed
+from platformctl.local import snapshots
 from platformctl.local.state import (
     applied_path,
     init_path,
@@ -194,10 +195,14 @@ class UpOutcome:
     resources: dict[str, Any]
     timings: dict[str, float]
     notes: tuple[str, ...] = ()
+    restored_from: str | None = None  # the snapshot restored instead of an apply (local/snapshots.py)
+    snapshot_saved: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "command": "up",
+            "restored_from": self.restored_from,
+            "snapshot_saved": self.snapshot_saved,
             "environment": self.environment,
             "emulator": self.emulator.as_dict(),
             "recovered": self.recovered,
@@ -217,6 +222,7 @@ def up(
     timeout: float | None = None,
     progress: Progress | None = None,
     refresh: bool = False,
+    no_snapshot: bool = False,
 ) -> UpOutcome:
     """`refresh`: have Terraform read every resource even when the state was applied against
     the running emulator start (see _state_matches_emulator)."""
@@ -237,6 +243,7 @@ def up(
             progress=progress,
             timer=timer,
             refresh=refresh,
+            no_snapshot=no_snapshot,
         )
 
 
@@ -250,6 +257,7 @@ def _up(
     progress: Progress,
     timer: Timer,
     refresh: bool = False,
+    no_snapshot: bool = False,
 ) -> UpOutcome:
     project = ctx.project
     with timer.step("emulator"):
@@ -271,6 +279,18 @@ def _up(
         operations.build_functions(project)
     with timer.step("init"):
         ensure_initialized(ctx, environment, tf)
+    snapshot_failed = False
+    if running.started and not no_snapshot and not state_resource_count(environment):
+        with timer.step("restore"):
+            restored, snapshot_failed = snapshots.restore_for_up(project, environment, record, progress)
+        if restored is not None:
+            resources = platform_resources(environment)
+            lambda_note = LAMBDA_NOTE if record.kind == emulator.MOTO and not record.lambda_code_runs else None
+            notes = data_path.up_notes(environment.name, record.kind, record.endpoint, resources, lambda_note)
+            return UpOutcome(
+                environment.name, record, running.message, recovered, False, resources, timer.total(),
+                tuple(notes), restored_from=restored.snapshot.id,
+            )  # fmt: skip
     same_start = _state_matches_emulator(project, environment, record, recovered)
     inputs = _apply_inputs(project, environment, tf)
     if same_start and not refresh and _applied_inputs(project, environment) == inputs:
@@ -291,12 +311,22 @@ def _up(
         _record_applied_inputs(project, environment, record, inputs)
         if not changed:
             progress.note(f"No changes: {environment.name} is up to date.")
+    with timer.step("snapshot"):  # the platform equals its configuration now
+        saved = snapshots.save_after_up(project, environment, record, progress, replace=no_snapshot or snapshot_failed)
     with timer.step("outputs"):
         resources = platform_resources(environment, tf)
     stub = record.kind == emulator.MOTO and not record.lambda_code_runs
     notes = data_path.up_notes(environment.name, record.kind, record.endpoint, resources, LAMBDA_NOTE if stub else None)
     return UpOutcome(
-        environment.name, record, running.message, recovered, changed, resources, timer.total(), tuple(notes)
+        environment.name,
+        record,
+        running.message,
+        recovered,
+        changed,
+        resources,
+        timer.total(),
+        tuple(notes),
+        snapshot_saved=saved.id if saved else None,
     )
 
 

@@ -208,7 +208,8 @@ def test_up_recovers_after_the_emulator_died(platform: Platform) -> None:
     down_status, _ = platform.json("status", ok=(1,))
     assert down_status["healthy"] is False and down_status["emulator"]["detail"] == "process gone"
 
-    recovered, log = platform.json("up")
+    # --no-snapshot: this is the recovery by a real apply (a restore is tests/integration/test_snapshots.py).
+    recovered, log = platform.json("up", "--no-snapshot")
     assert "is gone; starting a new one" in log
     assert "The emulator restarted since the last apply: its resources are gone; recreating them." in log
     assert "Error:" not in log and "not found" not in log.lower(), log[-4000:]
