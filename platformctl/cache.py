@@ -10,7 +10,6 @@ ever saves time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -41,6 +40,8 @@ def file_identity(path: str | os.PathLike[str]) -> str | None:
 
 
 def key_of(*parts: str | bytes) -> str:
+    import hashlib  # here: `platformctl --help` reads the cache without a key_of (OpenSSL's load)
+
     digest = hashlib.sha256(FORMAT.encode())
     for part in parts:
         digest.update(b"\0")

@@ -17,13 +17,14 @@ from typer.core import TyperGroup
 from platformctl import exit_codes
 from platformctl.commands.render import Output
 from platformctl.commands.shared import State
-from platformctl.context import Context, Options
 from platformctl.errors import PlatformctlError
 
 if TYPE_CHECKING:
     # Typer vendors its own click; the `click` package (when some other package installs
     # it) is a different class hierarchy, and importing it would only slow `--help` down.
     from typer import _click as click
+
+    from platformctl.context import Context
 
 
 class PlatformctlGroup(TyperGroup):
@@ -117,7 +118,14 @@ def configure(
     # or where FORCE_COLOR asks for it (the convention rich follows too).
     terraform_stream = sys.stderr if json_output else sys.stdout
     terraform_color = color and (_isatty(terraform_stream) or bool(os.environ.get("FORCE_COLOR")))
-    ctx.obj = State(Context(Options(json_output=json_output, color=terraform_color, root=root)), output, debug)
+
+    def make_context() -> Context:
+        # Here, not at the top: the core it pulls in is not needed to print `--help`.
+        from platformctl.context import Context, Options
+
+        return Context(Options(json_output=json_output, color=terraform_color, root=root))
+
+    ctx.obj = State(make_context, output, debug)
 
 
 def _isatty(stream: object) -> bool:
@@ -137,8 +145,16 @@ def _register() -> None:
 _register()
 
 
+def help_text() -> str:
+    """The top-level help exactly as `platformctl --help` prints it (platformctl/__main__.py
+    caches it)."""
+    command = typer.main.get_command(app)
+    with command.context_class(command, info_name="platformctl", **command.context_settings) as ctx:
+        return command.get_help(ctx)
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """The Typer app (platformctl/__main__.py answers a bare `--help` from its cache first)."""
     try:
         app(prog_name="platformctl")
     except KeyboardInterrupt:  # pragma: no cover - Ctrl-C outside any command

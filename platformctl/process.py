@@ -2,7 +2,8 @@
 
 argv lists only, never a shell string. The child's environment is `os.environ` plus
 overrides (an override of None removes a variable). Anything logged is redacted first.
-Long runs (`stream`) write straight to the terminal; short probes (`capture`) are captured.
+Long runs (`stream`) write straight to the terminal, or (`stream_lines`) hand each line of
+stdout to a callback as it arrives; short probes (`capture`) are captured.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -123,9 +124,43 @@ def stream(
     user knows the child as (argv[0] may be aws-vault, or a Python running the bundled engine).
     """
     log.debug("stream: %s (cwd=%s, env+=%s)", describe(argv), cwd, redact_env(env))
+    return _run_attached(argv, env=env, cwd=cwd, stdout=stdout, stderr=stderr, name=name, on_line=None)
+
+
+def stream_lines(
+    argv: Sequence[str],
+    on_line: Callable[[str], None],
+    *,
+    env: EnvOverrides | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    stderr: IO[Any] | int | None = None,
+    name: str | None = None,
+) -> int:
+    """Like `stream`, with the same signal rule, but the child's stdout is read line by line
+    and each line (without its newline) is handed to `on_line` as it arrives, e.g. Terraform's
+    `-json` events for a live view. stderr stays attached (or goes to `stderr`).
+
+    If `on_line` raises, the rest of the output is still read (a child blocked on a full pipe
+    would never exit) but not passed on; the exception is raised once the child has exited.
+    """
+    log.debug("stream_lines: %s (cwd=%s, env+=%s)", describe(argv), cwd, redact_env(env))
+    return _run_attached(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, name=name, on_line=on_line)
+
+
+def _run_attached(
+    argv: Sequence[str],
+    *,
+    env: EnvOverrides | None,
+    cwd: str | os.PathLike[str] | None,
+    stdout: IO[Any] | int | None,
+    stderr: IO[Any] | int | None,
+    name: str | None,
+    on_line: Callable[[str], None] | None,
+) -> int:
     child: subprocess.Popen[bytes] | None = None
     interrupted = False
     terminated = False
+    callback_error: BaseException | None = None
 
     def on_sigint(signum: int, frame: object) -> None:
         nonlocal interrupted
@@ -151,6 +186,17 @@ def stream(
             raise _cannot_start(argv, exc) from exc
         if terminated:  # SIGTERM arrived while the child was being started: it is still owed one
             child.send_signal(signal.SIGTERM)
+        if on_line is not None and child.stdout is not None:
+            # readline returns each line as soon as it is written (a pipe read returns what is
+            # there); the no-op SIGINT handler above only interrupts it to be retried (PEP 475).
+            with child.stdout:
+                for raw in iter(child.stdout.readline, b""):
+                    if callback_error is not None:
+                        continue
+                    try:
+                        on_line(raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+                    except Exception as exc:  # noqa: BLE001 - re-raised below, once the child is done
+                        callback_error = exc
         returncode = child.wait()
     finally:
         if in_main_thread:
@@ -161,6 +207,8 @@ def stream(
             f"Interrupted: {name or os.path.basename(argv[0])} stopped (exit {returncode}); "
             "run the command again when ready."
         )
+    if callback_error is not None:
+        raise callback_error
     return returncode
 
 

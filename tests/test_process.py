@@ -43,11 +43,15 @@ sys.exit(7)
 """
 
 PARENT = """\
-import signal, sys
+import os, signal, sys
 from platformctl import process
 from platformctl.errors import Interrupted
+argv = [sys.executable, *sys.argv[1:]]
 try:
-    code = process.stream([sys.executable, *sys.argv[1:]], name="recorder")
+    if os.environ.get("STREAM_HOW") == "stream_lines":
+        code = process.stream_lines(argv, lambda line: None, name="recorder")
+    else:
+        code = process.stream(argv, name="recorder")
 except Interrupted as exc:
     print(exc, flush=True)
     sys.exit(130)
@@ -72,10 +76,11 @@ class Run:
         return self.parent.returncode, out
 
 
-@pytest.fixture
-def recorder(tmp_path: Path) -> Iterator[Run]:
-    """A parent running process.stream on a signal-recording child, in its own session
-    (as a terminal's foreground job is its own process group)."""
+@pytest.fixture(params=["stream", "stream_lines"])
+def recorder(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Run]:
+    """A parent running process.stream (or stream_lines, which reads the child's stdout) on a
+    signal-recording child, in its own session (as a terminal's foreground job is its own
+    process group)."""
     (tmp_path / "child.py").write_text(CHILD)
     (tmp_path / "parent.py").write_text(PARENT)
     log, stop, ready = tmp_path / "signals.log", tmp_path / "stop", tmp_path / "ready"
@@ -85,6 +90,7 @@ def recorder(tmp_path: Path) -> Iterator[Run]:
         text=True,
         start_new_session=True,
         preexec_fn=as_terminal_job,
+        env={**os.environ, "STREAM_HOW": request.param},
     )
     deadline = time.monotonic() + 30
     while not ready.exists():
@@ -133,6 +139,42 @@ def test_sigterm_to_the_parent_alone_is_forwarded_once(recorder: Run) -> None:
 def test_exit_code_passes_through_and_handlers_are_restored(recorder: Run) -> None:
     code, out = recorder.finish()
     assert (code, out.strip()) == (0, "returned 7, handlers restored: True")
+
+
+def test_stream_lines_hands_over_each_line_as_it_is_written(tmp_path: Path) -> None:
+    """The child writes a line, then waits until the callback has seen it: only a helper
+    that passes lines on as they arrive (not at exit) lets it finish."""
+    seen = tmp_path / "seen"
+    child = (
+        "import pathlib, sys, time\n"
+        "print('first', flush=True)\n"
+        "deadline = time.monotonic() + 20\n"
+        f"while not pathlib.Path({str(seen)!r}).exists() and time.monotonic() < deadline:\n"
+        "    time.sleep(0.01)\n"
+        "print('second' if pathlib.Path(" + repr(str(seen)) + ").exists() else 'timed out')\n"
+        "sys.exit(3)\n"
+    )
+    lines: list[str] = []
+
+    def on_line(line: str) -> None:
+        lines.append(line)
+        seen.touch()
+
+    assert process.stream_lines([sys.executable, "-c", child], on_line) == 3
+    assert lines == ["first", "second"]
+
+
+def test_stream_lines_reads_to_the_end_then_raises_what_the_callback_raised() -> None:
+    child = "import sys\nfor i in range(20000): print('x' * 50)\nsys.exit(0)\n"  # more than a pipe holds
+    calls: list[str] = []
+
+    def on_line(line: str) -> None:
+        calls.append(line)
+        raise ValueError("renderer broke")
+
+    with pytest.raises(ValueError, match="renderer broke"):
+        process.stream_lines([sys.executable, "-c", child], on_line)
+    assert len(calls) == 1, "after a failure the rest is drained, not passed on"
 
 
 def test_environment_is_os_environ_plus_overrides(monkeypatch) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from platformctl import __version__, doctor, exit_codes, operations
+from platformctl import __version__, exit_codes
 from platformctl.commands.render import make_confirm, saved_plan_renderable, table
 from platformctl.commands.shared import (
     DEFAULT_ENVIRONMENT,
@@ -59,6 +59,8 @@ def init(
     ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault: NoVault = False, profile: Profile = None
 ) -> None:
     """terraform init for ENV (backend config from the contract, providers from the shared cache or mirror)."""
+    from platformctl import operations
+
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     operations.init(context, env, passthrough(ctx))
@@ -100,6 +102,8 @@ def plan(
     profile: Profile = None,
 ) -> None:
     """terraform plan for ENV, or every environment with --all. Exit 0: no changes, 2: changes, 1: error."""
+    from platformctl import operations
+
     context = with_credentials(ctx, no_vault, profile)
     if all_environments:
         if environment is not None or out is not None:
@@ -160,6 +164,8 @@ def apply(
     profile: Profile = None,
 ) -> None:
     """terraform apply for ENV, from a saved plan or a fresh one (gated environments: only their saved plan)."""
+    from platformctl import operations
+
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     if env.approval_required:
@@ -193,6 +199,8 @@ def destroy(
     profile: Profile = None,
 ) -> None:
     """terraform destroy for ENV (gated environments: --allow-destroy and the typed name)."""
+    from platformctl import operations
+
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     operations.destroy(
@@ -210,6 +218,8 @@ def output(
     ctx: typer.Context, environment: EnvArg = DEFAULT_ENVIRONMENT, no_vault: NoVault = False, profile: Profile = None
 ) -> None:
     """The root outputs of ENV."""
+    from platformctl import operations
+
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     values = operations.output(context, env)
@@ -228,6 +238,8 @@ CheckOnly = Annotated[
 
 def fmt(ctx: typer.Context, check: CheckOnly = False) -> None:
     """terraform fmt -recursive over terraform/."""
+    from platformctl import operations
+
     returncode = operations.fmt(state(ctx).context, check, passthrough(ctx))
     state(ctx).output.result({"command": "fmt", "check": check, "exit_code": returncode})
     raise typer.Exit(returncode)
@@ -239,6 +251,8 @@ def validate(
     all_environments: Annotated[bool, typer.Option("--all", help="Validate every environment.")] = False,
 ) -> None:
     """terraform validate of ENV, or of every environment with --all (no credentials needed)."""
+    from platformctl import operations
+
     context = state(ctx).context
     if (environment is None) == (not all_environments):
         from platformctl.errors import PlatformctlError
@@ -271,6 +285,8 @@ def doctor_command(
     ] = None,
 ) -> None:
     """Check this machine (Terraform, providers, emulators, aws-vault, just) and what each environment needs."""
+    from platformctl import doctor
+
     checks = doctor.run(state(ctx).context, environments or None)
     healthy = doctor.healthy(checks)
     state(ctx).output.result(
@@ -297,6 +313,8 @@ def version(ctx: typer.Context) -> None:
 
 def build(ctx: typer.Context) -> None:
     """Build the Lambda packages: every folder under functions/ into build/lambda/<name>.zip, byte-reproducibly."""
+    from platformctl import operations
+
     packages = operations.build_packages(state(ctx).context)
     state(ctx).output.result(
         {"command": "build", "packages": [str(p) for p in packages]},

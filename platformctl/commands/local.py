@@ -1,22 +1,24 @@
 """The emulated environment: `up`, `down`, `status`, and `emulator start|stop|status|logs`.
 
-Thin: parse, call platformctl.local.lifecycle / platformctl.emulators.lifecycle, render. The spinner shown while
-the emulator starts lives here (RichProgress); the core only calls `progress.waiting()`.
+Thin: parse, call platformctl.local.lifecycle / platformctl.emulators.lifecycle, render. What the core
+reports while it works (the emulator's spinner, Terraform's live view) is commands/progress.py.
 """
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from platformctl import exit_codes
-from platformctl.commands.render import Output, table
+from platformctl.commands.render import table
 from platformctl.commands.shared import DEFAULT_ENVIRONMENT, state
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
+    from platformctl.commands.progress import TerminalProgress
+    from platformctl.commands.render import Output
     from platformctl.emulators import lifecycle as emulator
 
 LocalEnv = Annotated[
@@ -55,17 +57,21 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Also stop an emulato
 EnvOption = Annotated[str, typer.Option("--env", help="The emulated environment whose emulator this is.")]
 
 
-class RichProgress:
-    """emulator.Progress on the terminal: notes on stderr, a spinner while waiting."""
+RefreshOption = Annotated[
+    bool,
+    typer.Option(
+        "--refresh",
+        help="Have Terraform read every resource back, even when the state belongs to the running emulator "
+        "(after changes made beside platformctl, e.g. with the aws CLI).",
+    ),
+]
 
-    def __init__(self, output: Output) -> None:
-        self.output = output
 
-    def note(self, message: str) -> None:
-        self.output.note(message)
+def terminal_progress(output: Output) -> TerminalProgress:
+    """The core's Progress on the command line (commands/progress.py), imported on first use."""
+    from platformctl.commands.progress import TerminalProgress
 
-    def waiting(self, message: str) -> AbstractContextManager[object]:
-        return self.output.err.status(message, spinner="dots")
+    return TerminalProgress(output)
 
 
 def _resource_rows(resources: dict[str, object]) -> list[list[str]]:
@@ -88,6 +94,7 @@ def up(
     emulator_kind: EmulatorOption = None,
     port: PortOption = None,
     timeout: TimeoutOption = None,
+    refresh: RefreshOption = False,
     no_snapshot: Annotated[
         bool,
         typer.Option("--no-snapshot", help="Apply for real even when a matching snapshot could be restored."),
@@ -107,7 +114,8 @@ def up(
         requested=emulator_kind,
         port=port,
         timeout=timeout,
-        progress=RichProgress(current.output),
+        progress=terminal_progress(current.output),
+        refresh=refresh,
         no_snapshot=no_snapshot,
     )
     for note in outcome.notes:
@@ -137,7 +145,7 @@ def down(
 
     current = state(ctx)
     outcome = local.down(
-        current.context, environment, force=force, destroy=destroy, progress=RichProgress(current.output)
+        current.context, environment, force=force, destroy=destroy, progress=terminal_progress(current.output)
     )
     current.output.result(outcome.as_dict(), "\n".join(outcome.messages))
 
@@ -225,7 +233,12 @@ def emulator_start(
     context = current.context
     env = local.emulated_environment(context, environment)
     running = emulator.ensure_running(
-        context.project, env, requested=emulator_kind, port=port, timeout=timeout, progress=RichProgress(current.output)
+        context.project,
+        env,
+        requested=emulator_kind,
+        port=port,
+        timeout=timeout,
+        progress=terminal_progress(current.output),
     )
     current.output.result(
         {"command": "emulator start", "started": running.started, **running.record.as_dict()}, running.message

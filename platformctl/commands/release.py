@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from platformctl import operations
 from platformctl.commands.shared import EnvArg, NoVault, Profile, state, with_credentials
 
 
@@ -24,6 +23,8 @@ def bootstrap(
     profile: Profile = None,
 ) -> None:
     """Create ENV's state bucket (from <env>.s3.tfbackend), idempotently: a second run changes nothing."""
+    from platformctl import operations
+
     context = with_credentials(ctx, no_vault, profile)
     env = context.environment(environment)
     report = operations.bootstrap(context, env, dynamodb_lock)

@@ -4,22 +4,31 @@ the app that registers them do not import each other."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Annotated
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from platformctl.commands.render import Output
-from platformctl.context import Context
+if TYPE_CHECKING:
+    # Only for the annotations: importing context pulls in the core (`--help` needs none of it).
+    from platformctl.commands.render import Output
+    from platformctl.context import Context
 
 
 @dataclass
 class State:
-    """What every command receives through ctx.obj."""
+    """What every command receives through ctx.obj. The Context is made on first use, so a
+    `--help` (which runs the app's callback too) never imports the core behind it."""
 
-    context: Context
+    make_context: Callable[[], Context]
     output: Output
     debug: bool = False
+
+    @cached_property
+    def context(self) -> Context:
+        return self.make_context()
 
 
 def passthrough(ctx: typer.Context) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """`platformctl smoke ENV`: put test orders on the order stream and check that they arrive.
 
 Thin: parse, call platformctl.operate.smoke, render the checks as a table. The live spinner (with
-what has arrived so far) is commands.local.RichProgress.
+what has arrived so far) is commands.progress.TerminalProgress.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def smoke(
     the raw bucket and the orders table, and the invalid one the failure queue. Test data is removed."""
     # Imported here, not at the top: `platformctl --help` stays fast.
     from platformctl import process
-    from platformctl.commands.local import RichProgress
+    from platformctl.commands.progress import TerminalProgress
     from platformctl.operate import smoke as core
 
     current = state(ctx)
@@ -84,7 +84,7 @@ def smoke(
         timeout=timeout,
         allow_gated=allow_gated,
         typed_name=typed,
-        progress=RichProgress(current.output),
+        progress=TerminalProgress(current.output),
     )
     verdict = "all orders arrived" if outcome.passed else f"FAILED: {', '.join(outcome.failed)}"
     title = f"smoke {outcome.environment} (run {outcome.run_id}): {verdict} in {outcome.seconds:.2f} s"

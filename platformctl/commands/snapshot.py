@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from platformctl.commands.local import LocalEnv, RichProgress
+from platformctl.commands.local import LocalEnv, terminal_progress
 from platformctl.commands.render import table
 from platformctl.commands.shared import DEFAULT_ENVIRONMENT, state
 
@@ -59,7 +59,9 @@ def restore(
     from platformctl.local import snapshot_ops
 
     current = state(ctx)
-    restored = snapshot_ops.restore(current.context, environment, snapshot_id, progress=RichProgress(current.output))
+    restored = snapshot_ops.restore(
+        current.context, environment, snapshot_id, progress=terminal_progress(current.output)
+    )
     current.output.result(
         {
             "command": "snapshot restore",

@@ -8,14 +8,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from platformctl.errors import EmulatorError
 from platformctl.project.contract import Environment, Project
+
+if TYPE_CHECKING:
+    from platformctl.terraform.events import Event
 
 log = logging.getLogger("platformctl")
 
@@ -23,15 +26,19 @@ PROBE_TIMEOUT = 2.0
 
 
 class Progress(Protocol):
-    """How the core reports to whoever runs it: one-line notes, and waits (a spinner)."""
+    """How the core reports to whoever runs it: one-line notes, waits (a spinner), and a
+    Terraform `-json` run (a live view): `terraform_run` gives the callback for its events."""
 
     def note(self, message: str) -> None: ...
 
     def waiting(self, message: str) -> AbstractContextManager[object]: ...
 
+    def terraform_run(self, command: str) -> AbstractContextManager[Callable[[Event], None]]: ...
+
 
 class LogProgress:
-    """The default Progress: notes to the log, waits silent."""
+    """The default Progress: notes to the log, waits silent, Terraform's diagnostics logged
+    whole and its run summed up in one line."""
 
     def note(self, message: str) -> None:
         log.info("%s", message)
@@ -39,6 +46,23 @@ class LogProgress:
     def waiting(self, message: str) -> AbstractContextManager[object]:
         log.debug("%s", message)
         return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def terraform_run(self, command: str) -> Iterator[Callable[[Event], None]]:
+        from platformctl.terraform.events import RunTracker
+
+        tracker = RunTracker(command)
+
+        def on_event(event: Event) -> None:
+            tracker.feed(event)
+            if event.diagnostic is not None:
+                level = logging.ERROR if event.diagnostic.severity == "error" else logging.WARNING
+                log.log(level, "%s", event.diagnostic.render())
+            elif event.kind in ("text", "log") and event.message.strip():
+                log.info("%s", event.message.strip())
+
+        yield on_event
+        log.info("%s", tracker.summary())
 
 
 def open_url(request: Any, timeout: float) -> Any:

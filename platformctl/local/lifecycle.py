@@ -2,10 +2,13 @@
 AWS emulator in one command, and gone again in another.
 
 up:     start or reuse the emulator, refuse a provider block that would let any service reach
-        real AWS, init only when needed, plan, apply only when the plan has changes, and
-        return what exists (output `platform_resources`). When the emulator restarted since
-        the state was written (moto keeps everything in memory), the stale state is moved
-        aside first, so the apply recreates everything instead of failing on "not found".
+        real AWS, init only when needed, then one `apply -auto-approve -json` (its change
+        summary says whether anything changed; no refresh when the state belongs to the
+        running emulator start; no Terraform at all when, besides, nothing it reads changed
+        since the last apply), and return what exists (output `platform_resources`).
+        When the emulator restarted since the state was written (moto keeps everything in
+        memory), the stale state is moved aside first, so the apply recreates everything
+        instead of failing on "not found".
 down:   destroy, stop the emulator platformctl started, clean its state folder; idempotent.
 status: in local/status.py; isolation in emulators/isolation.py; the state files in local/state.py.
 
@@ -25,7 +28,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from platformctl import exit_codes, files, operations
+from platformctl import files, operations
 from platformctl.context import Context
 from platformctl.emulators import lifecycle as emulator
 from platformctl.emulators.isolation import check_endpoints, point_at
@@ -40,6 +43,7 @@ from platformctl.local.state import (
     platform_resources,
     read_json,
     stale,
+    state_path,
     state_resource_count,
     write_json,
 )
@@ -217,8 +221,11 @@ def up(
     port: int | None = None,
     timeout: float | None = None,
     progress: Progress | None = None,
+    refresh: bool = False,
     no_snapshot: bool = False,
 ) -> UpOutcome:
+    """`refresh`: have Terraform read every resource even when the state was applied against
+    the running emulator start (see _state_matches_emulator)."""
     progress = progress or LogProgress()
     project = ctx.project
     environment = emulated_environment(ctx, name)
@@ -235,6 +242,7 @@ def up(
             timeout=timeout,
             progress=progress,
             timer=timer,
+            refresh=refresh,
             no_snapshot=no_snapshot,
         )
 
@@ -248,6 +256,7 @@ def _up(
     timeout: float | None,
     progress: Progress,
     timer: Timer,
+    refresh: bool = False,
     no_snapshot: bool = False,
 ) -> UpOutcome:
     project = ctx.project
@@ -282,27 +291,26 @@ def _up(
                 environment.name, record, running.message, recovered, False, resources, timer.total(),
                 tuple(notes), restored_from=restored.snapshot.id,
             )  # fmt: skip
-    # From here on the state names resources of this emulator start, even if apply fails.
-    write_json(
-        applied_path(project, environment),
-        {"start_id": record.start_id, "endpoint": record.endpoint, "at": emulator.timestamp()},
-    )
-    plan_file = project.state_dir / "plans" / environment.name / "up.tfplan"
-    plan_file.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with timer.step("plan"):
-            changed = tf.plan(out=plan_file) == exit_codes.CHANGES
-        if changed:
-            with timer.step("apply"):
-                tf.apply(plan_file=plan_file)
-    except TerraformFailed:
-        if not emulator.healthy(record):
-            raise _emulator_died(record, "plan/apply") from None
-        raise
-    finally:
-        plan_file.unlink(missing_ok=True)
-    if not changed:
-        progress.note(f"No changes: {environment.name} is up to date.")
+    same_start = _state_matches_emulator(project, environment, record, recovered)
+    inputs = _apply_inputs(project, environment, tf)
+    if same_start and not refresh and _applied_inputs(project, environment) == inputs:
+        # Nothing Terraform would read differs from the last successful apply on this very
+        # emulator start, and the state is the one it left: its plan could only be empty.
+        progress.note(
+            f"No changes: {environment.name} is up to date (nothing changed since the last apply on this "
+            "emulator; `up --refresh` asks Terraform)."
+        )
+        changed = False
+    else:
+        # From here on the state names resources of this emulator start, even if apply fails.
+        write_json(
+            applied_path(project, environment),
+            {"start_id": record.start_id, "endpoint": record.endpoint, "at": emulator.timestamp()},
+        )
+        changed = _apply(tf, record, refresh=refresh or not same_start, progress=progress, timer=timer)
+        _record_applied_inputs(project, environment, record, inputs)
+        if not changed:
+            progress.note(f"No changes: {environment.name} is up to date.")
     with timer.step("snapshot"):  # the platform equals its configuration now
         saved = snapshots.save_after_up(project, environment, record, progress, replace=no_snapshot or snapshot_failed)
     with timer.step("outputs"):
@@ -320,6 +328,91 @@ def _up(
         tuple(notes),
         snapshot_saved=saved.id if saved else None,
     )
+
+
+def _state_matches_emulator(
+    project: Project, environment: Environment, record: emulator.Record, recovered: bool
+) -> bool:
+    """Whether the state was applied against this very start of the emulator, so Terraform's
+    refresh (a read of every resource, a few seconds on the whole platform) can be skipped.
+
+    Safe because the emulator keeps its resources only while this start runs (a restart has a
+    new start_id, and its stale state is moved aside above), and between two `up`s only
+    Terraform, through platformctl, changes them. Not safe against changes made beside
+    Terraform on the same running emulator (an `aws` CLI delete, moto's reset API): `up
+    --refresh` reads everything again for those.
+    """
+    if recovered or not state_resource_count(environment):
+        return False
+    applied = read_json(applied_path(project, environment), "which emulator start the local state belongs to")
+    return applied is not None and applied.get("start_id") == record.start_id
+
+
+def _apply_inputs(project: Project, environment: Environment, tf: Terraform) -> str:
+    """One digest of everything an apply of the root depends on besides its state: every file
+    Terraform reads (the gate's list: root, modules, contract, functions and their packages),
+    the variables platformctl pins, its environment for Terraform and the caller's TF_*
+    variables (TF_VAR_*, TF_CLI_ARGS*), and the engine."""
+    from platformctl.release import inputs
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps(inputs.digest(project, environment), sort_keys=True).encode())
+    digest.update(json.dumps(tf.pinned, sort_keys=True).encode())
+    digest.update(json.dumps(tf.env_for("apply"), sort_keys=True).encode())
+    digest.update(json.dumps(sorted((k, v) for k, v in os.environ.items() if k.startswith("TF_"))).encode())
+    digest.update(" ".join(tf.engine.argv).encode())
+    return digest.hexdigest()
+
+
+def _state_digest(environment: Environment) -> str | None:
+    try:
+        return hashlib.sha256(state_path(environment).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _applied_inputs(project: Project, environment: Environment) -> str | None:
+    """The inputs digest of the last successful apply, if the state is still the one it left."""
+    applied = read_json(applied_path(project, environment), "which emulator start the local state belongs to") or {}
+    state = _state_digest(environment)
+    if state is None or applied.get("state_sha256") != state:
+        return None
+    found = applied.get("inputs_sha256")
+    return found if isinstance(found, str) else None
+
+
+def _record_applied_inputs(project: Project, environment: Environment, record: emulator.Record, inputs: str) -> None:
+    """After a successful apply: what it applied, and the state it left (compared next time)."""
+    write_json(
+        applied_path(project, environment),
+        {
+            "start_id": record.start_id,
+            "endpoint": record.endpoint,
+            "at": emulator.timestamp(),
+            "inputs_sha256": inputs,
+            "state_sha256": _state_digest(environment),
+        },
+    )
+
+
+def _apply(
+    tf: Terraform,
+    record: emulator.Record,
+    *,
+    refresh: bool,
+    progress: Progress,
+    timer: Timer,
+) -> bool:
+    """One Terraform run that plans and applies (no plan file, no second Terraform start);
+    True when it changed something (its change summary counts an add, change or remove)."""
+    try:
+        with timer.step("apply"), progress.terraform_run("apply") as on_event:
+            result = tf.apply_in_one_run(refresh=refresh, on_event=on_event)
+    except TerraformFailed:
+        if not emulator.healthy(record):
+            raise _emulator_died(record, "apply") from None
+        raise
+    return result.changes is not None and result.changes.changed
 
 
 # --- down --------------------------------------------------------------------------------
@@ -376,10 +469,10 @@ def down(
     environment = emulated_environment(ctx, name)
     check_writable(ctx.project, environment)
     with root_lock(ctx.project, environment):
-        return _down(ctx, environment, force=force, destroy=destroy)
+        return _down(ctx, environment, force=force, destroy=destroy, progress=progress)
 
 
-def _down(ctx: Context, environment: Environment, *, force: bool, destroy: bool) -> DownOutcome:
+def _down(ctx: Context, environment: Environment, *, force: bool, destroy: bool, progress: Progress) -> DownOutcome:
     project = ctx.project
     timer = Timer()
     messages: list[str] = []
@@ -400,8 +493,8 @@ def _down(ctx: Context, environment: Environment, *, force: bool, destroy: bool)
             with timer.step("init"):
                 ensure_initialized(ctx, environment, tf)
             try:
-                with timer.step("destroy"):
-                    tf.destroy(auto_approve=True)
+                with timer.step("destroy"), progress.terraform_run("destroy") as on_event:
+                    tf.destroy_in_one_run(on_event=on_event)
             except TerraformFailed:
                 if not emulator.healthy(running):
                     raise _emulator_died(running, "destroy") from None

@@ -1,8 +1,10 @@
 """Terraform commands for one root folder, run through the one subprocess helper.
 
 Long commands (init, plan, apply, destroy) stream to the terminal; with `--json` their
-human output goes to stderr so stdout stays a single machine-readable object. Short probes
-(output, show, version) are captured and parsed as JSON.
+human output goes to stderr so stdout stays a single machine-readable object. Or they run
+with Terraform's own `-json` (`run_json`): each event goes to a callback as it arrives (a live
+view, terraform/events.py) and the run's change summary and diagnostics come back. Short
+probes (output, show, version) are captured and parsed as JSON.
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from platformctl import process
 from platformctl.errors import PlatformctlError, TerraformFailed
 from platformctl.terraform.engine import Engine
+
+if TYPE_CHECKING:
+    from platformctl.terraform.events import Event, RunResult
+
+EventCallback = Callable[["Event"], None]
 
 STDERR_FD = 2
 # Commands that read root variables from the command line (-var). init, output, show and
@@ -123,6 +130,56 @@ class Terraform:
             stdout=stdout,
             name=self.engine.name,
         )
+
+    def run_json(self, command: str, *args: str, on_event: EventCallback | None = None) -> RunResult:
+        """Run with `-json`, each event handed to `on_event` as Terraform prints it; returns the
+        exit code, the final change summary and the diagnostics. stderr stays attached (the
+        few things Terraform prints there, e.g. CLI config warnings, are not JSON)."""
+        from platformctl.terraform.events import RunTracker, parse_line
+
+        tracker = RunTracker(command)
+
+        def on_line(line: str) -> None:
+            event = parse_line(line)
+            if event is None:
+                return
+            tracker.feed(event)
+            if on_event is not None:
+                on_event(event)
+
+        if self.human_to_stderr:
+            sys.stderr.flush()
+        returncode = process.stream_lines(
+            self.argv(command, "-json", *args),
+            on_line,
+            env=self.env_for(command),
+            cwd=self.workdir,
+            name=self.engine.name,
+        )
+        return tracker.result(returncode)
+
+    def check_json(self, command: str, *args: str, on_event: EventCallback | None = None) -> RunResult:
+        """`run_json`, raising TerraformFailed (one line, naming the first error) on failure;
+        the diagnostics themselves went to `on_event`, whole."""
+        result = self.run_json(command, *args, on_event=on_event)
+        if result.returncode != 0:
+            first = result.errors[0].summary if result.errors else "see Terraform's message above"
+            raise TerraformFailed(
+                f"terraform {command} failed in {self.workdir} (exit {result.returncode}): {first}.",
+                result.returncode,
+            )
+        return result
+
+    def apply_in_one_run(
+        self, *, refresh: bool = True, extra: Sequence[str] = (), on_event: EventCallback | None = None
+    ) -> RunResult:
+        """Plan and apply in one Terraform process (`apply -auto-approve -json`): no plan file,
+        no second start of Terraform and its provider; the change summary says what changed."""
+        args = ["-auto-approve", *([] if refresh else ["-refresh=false"]), *extra]
+        return self.check_json("apply", *args, on_event=on_event)
+
+    def destroy_in_one_run(self, *, extra: Sequence[str] = (), on_event: EventCallback | None = None) -> RunResult:
+        return self.check_json("destroy", "-auto-approve", *extra, on_event=on_event)
 
     def check(self, command: str, *args: str) -> None:
         """Run, and raise TerraformFailed (one line; Terraform already explained) on failure."""

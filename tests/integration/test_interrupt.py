@@ -94,3 +94,47 @@ def test_sigterm_to_platformctl_alone_is_forwarded(isolation: Path, engine_under
     child, root = start_apply(isolation)
     os.kill(child.pid, signal.SIGTERM)  # e.g. a CI runner cancelling the job: platformctl only
     assert_stopped_gracefully(child, root, started)
+
+
+# `up local` runs Terraform with -json, its stdout read line by line (process.stream_lines):
+# the same rule holds there, with the events passed on until Terraform has stopped.
+JSON_APPLY = """\
+import sys
+from pathlib import Path
+from platformctl.errors import Interrupted
+from platformctl.terraform.engine import resolve
+from platformctl.terraform.runner import Terraform
+
+tf = Terraform(engine=resolve(">= 1.11"), workdir=Path(sys.argv[1]), interactive=False, color=False)
+tf.init()
+try:
+    tf.apply_in_one_run(on_event=lambda event: print(event.kind, event.message, flush=True))
+except Interrupted as exc:
+    print(exc, flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_a_json_apply_gracefully(isolation: Path, engine_under_test: EngineUnderTest) -> None:
+    make_project(isolation, {"demo": SLOW})
+    root = isolation / "terraform" / "environments" / "demo"
+    (isolation / "json_apply.py").write_text(JSON_APPLY)
+    started = time.monotonic()
+    child = subprocess.Popen(
+        [sys.executable, str(isolation / "json_apply.py"), str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=as_terminal_job,
+    )
+    deadline = time.monotonic() + 120
+    while not (root / "started").exists():
+        if child.poll() is not None or time.monotonic() > deadline:
+            child.kill()
+            pytest.fail(f"terraform never reached the provisioner:\n{child.communicate()[0]}")
+        time.sleep(0.05)
+    time.sleep(0.3)  # inside the sleep, not between touch and sleep
+    os.killpg(child.pid, signal.SIGINT)
+    output = assert_stopped_gracefully(child, root, started)
+    assert "apply_errored terraform_data.slow" in output, "events kept coming until Terraform stopped"

@@ -53,7 +53,12 @@ def test_up_starts_moto_and_creates_every_resource(platform: Platform) -> None:
     assert (set(resources["tables"]), set(resources["streams"])) == (TABLES, STREAMS)
     assert resources["functions"] == [FUNCTION]
     assert {url.rsplit("/", 1)[1] for url in resources["queues"]} == {QUEUE, DLQ}
-    assert set(up["timings"]) >= {"emulator", "init", "plan", "apply", "total"}
+    assert set(up["timings"]) >= {"emulator", "init", "apply", "total"}
+    assert "plan" not in up["timings"], "up plans and applies in one Terraform run"
+    assert not list((platform.root / ".platformctl").rglob("*.tfplan")), "no plan file is written"
+    log = platform.first_up_log
+    assert "terraform apply: " in log and " added, 0 changed, 0 destroyed in " in log, "the final summary line"
+    assert "will be created" not in log and 'terraform apply"' not in log, "no plan dump, no Terraform hint"
 
     # The emulator outlived the platformctl that started it, in a session of its own.
     record = platform.record()
@@ -116,14 +121,44 @@ def test_tables_streams_queues_and_function_have_their_settings(platform: Platfo
     assert [m["EventSourceArn"].rsplit("/", 1)[1] for m in mappings] == [f"{PREFIX}-order-events"]
 
 
+def _terraform_runs(log: str) -> list[str]:
+    """The Terraform commands a `--debug` run of platformctl started (its subprocess log)."""
+    return [line.split(": ", 1)[1] for line in log.splitlines() if line.startswith(("DEBUG stream", "DEBUG capture"))]
+
+
 def test_up_again_changes_nothing_and_skips_init(platform: Platform) -> None:
     pid = platform.first_up["emulator"]["pid"]
-    again, log = platform.json("up")
+    again, log = platform.json("--debug", "up")
     assert again["changed"] is False and again["recovered"] is False
     assert again["emulator"]["pid"] == pid, "the running emulator is reused"
-    assert "No changes: local is up to date." in log
+    assert "No changes: local is up to date" in log
     assert "Initializing" not in log, "init must be skipped when nothing it depends on changed"
-    assert "apply" not in again["timings"]
+    # Nothing Terraform reads changed since the apply on this emulator start: no Terraform.
+    assert not [run for run in _terraform_runs(log) if " apply " in run or " plan " in run], log[-3000:]
+    assert "apply" not in again["timings"] and "plan" not in again["timings"]
+
+
+def test_up_after_an_input_changed_applies_once_without_refresh(platform: Platform) -> None:
+    outputs = platform.root / "terraform" / "environments" / "local" / "outputs.tf"
+    original = outputs.read_text()
+    outputs.write_text(original + "\n# an edit that changes no resource\n")
+    try:
+        touched, log = platform.json("--debug", "up")
+    finally:
+        outputs.write_text(original)
+    assert touched["changed"] is False
+    runs = [run for run in _terraform_runs(log) if " apply " in run or " plan " in run]
+    assert len(runs) == 1 and " -json " in runs[0] and " -auto-approve" in runs[0], runs
+    # The state belongs to the running emulator start: nothing to read back.
+    assert "-refresh=false" in runs[0]
+    assert "plan" not in touched["timings"] and "apply" in touched["timings"]
+    assert "No changes. Your infrastructure matches" not in log and "Refreshing state" not in log
+    assert "terraform apply: no changes" in log
+
+    refreshed, log = platform.json("--debug", "up", "--refresh")
+    assert refreshed["changed"] is False
+    runs = [run for run in _terraform_runs(log) if " apply " in run]
+    assert len(runs) == 1 and "-refresh=false" not in runs[0], runs
 
 
 def test_plan_local_after_up_finds_nothing_to_do(platform: Platform) -> None:
