@@ -195,3 +195,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, where only tests marked `docker` may skip: {reason}"
+
+
+# Files run side by side (pytest-xdist, `-n` in pyproject's addopts), each file whole on one
+# worker: module fixtures (dev and prod applied once, a root initialized once) are built once,
+# and most of a file's time is the AWS provider waiting on the emulator, which another file can
+# use. Tests of the session's shared local platform (integration/conftest.py) form one group,
+# so it is applied once and its mutating tests still run after its last reader.
+SHARED_PLATFORM_GROUP = "shared_local_platform"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        shared = "shared_local_platform" in item.fixturenames or item.get_closest_marker(
+            "mutates_shared_local_platform"
+        )
+        item.add_marker(pytest.mark.xdist_group(SHARED_PLATFORM_GROUP if shared else item.nodeid.split("::")[0]))

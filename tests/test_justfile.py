@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, copy_repository, free_port
+from integration.local_platform import small_local_root
 
 JUSTFILE = REPO / "justfile"
 BIN = Path(sys.executable).parent
@@ -117,65 +118,6 @@ def test_tf_plan_with_changes_succeeds_unless_detailed_exitcode_is_asked(tmp_pat
     assert detailed.returncode == 2, detailed.stderr
 
 
-# A local root of two resources: the recipes' wiring is what is tested here, so a root that applies
-# in seconds stands in for the whole platform (tests/integration/test_up_local.py applies that).
-SMALL_LOCAL_ROOT = """\
-terraform {
-  required_providers {
-    aws = {
-      source = "hashicorp/aws"
-    }
-  }
-}
-
-variable "emulator_endpoint" {
-  type    = string
-  default = "http://127.0.0.1:4566"
-}
-
-provider "aws" {
-  region                      = "us-east-1"
-  allowed_account_ids         = ["000000000000"]
-  access_key                  = "test"
-  secret_key                  = "test"
-  s3_use_path_style           = true
-  skip_credentials_validation = true
-  endpoints {
-    dynamodb = var.emulator_endpoint
-    s3       = var.emulator_endpoint
-    sts      = var.emulator_endpoint
-    iam      = var.emulator_endpoint
-  }
-}
-
-resource "aws_s3_bucket" "data" {
-  bucket        = "just-flow-data"
-  force_destroy = true
-}
-
-resource "aws_dynamodb_table" "items" {
-  name         = "just-flow-items"
-  billing_mode = "PAY_PER_REQUEST"
-  hash_key     = "id"
-  attribute {
-    name = "id"
-    type = "S"
-  }
-}
-
-output "platform_resources" {
-  value = {
-    endpoint  = var.emulator_endpoint
-    buckets   = [aws_s3_bucket.data.bucket]
-    tables    = [aws_dynamodb_table.items.name]
-    streams   = []
-    queues    = []
-    functions = []
-  }
-}
-"""
-
-
 @pytest.mark.integration
 def test_infra_up_plan_and_down_on_the_embedded_emulator(
     tmp_path: Path, provider_mirror: Path, monkeypatch: pytest.MonkeyPatch
@@ -185,7 +127,9 @@ def test_infra_up_plan_and_down_on_the_embedded_emulator(
     from conftest import make_project
 
     repo = make_project(
-        tmp_path / "repo", {"local": SMALL_LOCAL_ROOT}, contract='[environments.local]\nemulator = "moto"\n'
+        tmp_path / "repo",
+        {"local": small_local_root("just-flow")},
+        contract='[environments.local]\nemulator = "moto"\n',
     )
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"

@@ -100,3 +100,61 @@ def take_down(platform: Platform) -> None:
     leftover = platform.record()
     if leftover and leftover.pid:
         process.stop_detached(leftover.pid)
+
+
+def small_local_root(name: str) -> str:
+    """A local root of two resources (bucket and table named NAME-data and NAME-items), with the
+    provider block local isolation requires (emulators/isolation.py): for tests of platformctl's
+    and just's wiring, where the whole platform's minute of provider waits would test nothing more."""
+    return f"""\
+terraform {{
+  required_providers {{
+    aws = {{
+      source = "hashicorp/aws"
+    }}
+  }}
+}}
+
+variable "emulator_endpoint" {{
+  type    = string
+  default = "http://127.0.0.1:4566"
+}}
+
+provider "aws" {{
+  region                      = "us-east-1"
+  allowed_account_ids         = ["000000000000"]
+  access_key                  = "test"
+  secret_key                  = "test"
+  s3_use_path_style           = true
+  skip_credentials_validation = true
+  http_proxy                  = "http://127.0.0.1:1"
+  https_proxy                 = "http://127.0.0.1:1"
+  no_proxy                    = "127.0.0.1,localhost,::1"
+}}
+
+resource "aws_s3_bucket" "data" {{
+  bucket        = "{name}-data"
+  force_destroy = true
+}}
+
+resource "aws_dynamodb_table" "items" {{
+  name         = "{name}-items"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+  attribute {{
+    name = "id"
+    type = "S"
+  }}
+}}
+
+output "platform_resources" {{
+  value = {{
+    endpoint  = var.emulator_endpoint
+    buckets   = [aws_s3_bucket.data.bucket]
+    tables    = [aws_dynamodb_table.items.name]
+    streams   = []
+    queues    = []
+    functions = []
+  }}
+}}
+"""

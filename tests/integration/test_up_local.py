@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from conftest import make_project
 
-from integration.local_platform import Platform, clean_env
+from integration.local_platform import Platform, clean_env, small_local_root
 from platformctl import process
 from platformctl.emulators import lifecycle as emulator
 
@@ -224,60 +224,15 @@ def test_down_removes_everything_and_twice_is_fine(platform: Platform) -> None:
     assert again["nothing_to_do"] is True
 
 
-DESTROY_ROOT = """\
-variable "emulator_endpoint" {
-  type    = string
-  default = "http://127.0.0.1:4566"
-}
-
-provider "aws" {
-  region                      = "us-east-1"
-  allowed_account_ids         = ["000000000000"]
-  access_key                  = "test"
-  secret_key                  = "test"
-  s3_use_path_style           = true
-  skip_credentials_validation = true
-  http_proxy                  = "http://127.0.0.1:1"
-  https_proxy                 = "http://127.0.0.1:1"
-  no_proxy                    = "127.0.0.1,localhost,::1"
-}
-
-resource "aws_s3_bucket" "data" {
-  bucket        = "destroy-check-data"
-  force_destroy = true
-}
-
-resource "aws_dynamodb_table" "items" {
-  name         = "destroy-check-items"
-  billing_mode = "PAY_PER_REQUEST"
-  hash_key     = "id"
-  attribute {
-    name = "id"
-    type = "S"
-  }
-}
-
-output "platform_resources" {
-  value = {
-    endpoint  = var.emulator_endpoint
-    buckets   = [aws_s3_bucket.data.bucket]
-    tables    = [aws_dynamodb_table.items.name]
-    streams   = []
-    queues    = []
-    functions = []
-  }
-}
-"""
-
-
 def test_down_destroys_on_an_emulator_it_did_not_start_and_leaves_it_running(
     tmp_path: Path, provider_mirror: Path, moto_server: Any
 ) -> None:
     """Against someone else's emulator, `down` runs terraform destroy (the emulator stays, so
     its resources would too) and never stops it."""
-    versions = 'terraform {\n  required_providers {\n    aws = {\n      source = "hashicorp/aws"\n    }\n  }\n}\n'
     root = make_project(
-        tmp_path / "repo", {"local": versions + DESTROY_ROOT}, contract='[environments.local]\nemulator = "moto"\n'
+        tmp_path / "repo",
+        {"local": small_local_root("destroy-check")},
+        contract='[environments.local]\nemulator = "moto"\n',
     )
     small = Platform(root, moto_server.port, clean_env(tmp_path / "home"), {}, "")
 
