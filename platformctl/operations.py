@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from platformctl import exit_codes, process
 from platformctl.aws import bootstrap as state_backend
@@ -25,6 +25,9 @@ from platformctl.release import gate, gated_env, git, inputs, planfile
 from platformctl.terraform import engine
 from platformctl.terraform.plan import ChangeSummary, summarize
 from platformctl.terraform.runner import Terraform
+
+if TYPE_CHECKING:
+    from platformctl.emulators.base import Progress
 
 log = logging.getLogger("platformctl")
 
@@ -430,7 +433,12 @@ def apply(
     approve: str | None = None,
     confirm: Confirm | None = None,
     approve_destroy: str | None = None,
+    progress: Progress | None = None,
 ) -> gate.SavedPlan | None:
+    """Apply ENV: a gated one only from its reviewed saved plan (release/gate.py); any other
+    from a saved plan, or a fresh one. With --yes (nothing to prompt) and a `progress`, in one
+    `-json` run whose events `progress` shows live (a saved plan's apply streams Terraform's
+    own text, so a stale plan is told in one line)."""
     ctx.project.check_declared(environment)
     if environment.approval_required:
         return gated_apply(
@@ -464,6 +472,9 @@ def apply(
     ensure_initialized(ctx, environment, tf)
     if plan_file is not None and not extra:
         apply_saved_plan(tf, environment, plan_file)
+    elif plan_file is None and auto_approve and progress is not None:
+        with progress.terraform_run("apply") as on_event:
+            tf.apply_in_one_run(extra=extra, on_event=on_event)
     else:
         tf.apply(plan_file=plan_file, auto_approve=auto_approve, extra=extra)
     return None
@@ -522,7 +533,10 @@ def destroy(
     extra: Sequence[str] = (),
     allow_destroy: bool = False,
     confirm: Confirm | None = None,
+    progress: Progress | None = None,
 ) -> None:
+    """Destroy ENV (a gated one: --allow-destroy, a reviewed plan, the typed name); with --yes
+    and a `progress`, in one `-json` run shown live."""
     ctx.project.check_declared(environment)
     if environment.approval_required:
         gated_destroy(
@@ -538,7 +552,11 @@ def destroy(
         )
     build_functions(ctx.project)
     ensure_initialized(ctx, environment, tf)
-    tf.destroy(auto_approve=auto_approve, extra=extra)
+    if auto_approve and progress is not None:
+        with progress.terraform_run("destroy") as on_event:
+            tf.destroy_in_one_run(extra=extra, on_event=on_event)
+    else:
+        tf.destroy(auto_approve=auto_approve, extra=extra)
 
 
 def bootstrap(ctx: Context, environment: Environment, dynamodb_lock: bool = False) -> state_backend.BootstrapReport:

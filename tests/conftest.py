@@ -203,14 +203,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 # use. Tests of the session's shared local platform (integration/conftest.py) form one group,
 # so it is applied once and its mutating tests still run after its last reader.
 SHARED_PLATFORM_GROUP = "shared_local_platform"
+# The groups that apply whole platforms (minutes each), handed out first so that none of them
+# starts last and holds the run up alone; the rest keep their order.
+LONGEST_FIRST = (
+    "tests/integration/test_snapshots.py",
+    SHARED_PLATFORM_GROUP,
+    "tests/terraform/test_tf_remote_apply.py",
+    "tests/integration/test_release.py",
+    "tests/terraform/test_tf_local_apply.py",
+    "tests/integration/test_isolation_requests.py",
+    "tests/terraform/test_tf_module_tests.py",
+)
 
 
-@pytest.hookimpl(trylast=True)
+def xdist_group_of(item: pytest.Item) -> str:
+    if "shared_local_platform" in item.fixturenames or item.get_closest_marker("mutates_shared_local_platform"):
+        return SHARED_PLATFORM_GROUP
+    return item.nodeid.split("::")[0]
+
+
+# tryfirst: xdist reads the group marks in its own collection hook, which must come after this one.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.pluginmanager.hasplugin("xdist"):
         return
+    groups = {item.nodeid: xdist_group_of(item) for item in items}
     for item in items:
-        shared = "shared_local_platform" in item.fixturenames or item.get_closest_marker(
-            "mutates_shared_local_platform"
-        )
-        item.add_marker(pytest.mark.xdist_group(SHARED_PLATFORM_GROUP if shared else item.nodeid.split("::")[0]))
+        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+    rank = {group: index for index, group in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))  # stable: order kept within

@@ -18,6 +18,7 @@ from platformctl.commands.shared import (
     Yes,
     passthrough,
     state,
+    terminal_progress,
     with_credentials,
 )
 
@@ -183,6 +184,7 @@ def apply(
         approve=approve,
         confirm=make_confirm(state(ctx).output),
         approve_destroy=approve_destroy,
+        progress=terminal_progress(state(ctx).output),
     )
     result: dict[str, object] = {"command": "apply", "environment": env.name, "exit_code": 0}
     if saved is not None:  # gated environments: the plan applied, and its manifest
@@ -210,6 +212,7 @@ def destroy(
         extra=passthrough(ctx),
         allow_destroy=allow_destroy,
         confirm=make_confirm(state(ctx).output),
+        progress=terminal_progress(state(ctx).output),
     )
     state(ctx).output.result({"command": "destroy", "environment": env.name, "exit_code": 0})
 

@@ -12,13 +12,11 @@ import typer
 
 from platformctl import exit_codes
 from platformctl.commands.render import table
-from platformctl.commands.shared import DEFAULT_ENVIRONMENT, state
+from platformctl.commands.shared import DEFAULT_ENVIRONMENT, state, terminal_progress
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from platformctl.commands.progress import TerminalProgress
-    from platformctl.commands.render import Output
     from platformctl.emulators import lifecycle as emulator
 
 LocalEnv = Annotated[
@@ -65,13 +63,6 @@ RefreshOption = Annotated[
         "(after changes made beside platformctl, e.g. with the aws CLI).",
     ),
 ]
-
-
-def terminal_progress(output: Output) -> TerminalProgress:
-    """The core's Progress on the command line (commands/progress.py), imported on first use."""
-    from platformctl.commands.progress import TerminalProgress
-
-    return TerminalProgress(output)
 
 
 def _resource_rows(resources: dict[str, object]) -> list[list[str]]:

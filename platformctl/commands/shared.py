@@ -13,6 +13,7 @@ import typer
 
 if TYPE_CHECKING:
     # Only for the annotations: importing context pulls in the core (`--help` needs none of it).
+    from platformctl.commands.progress import TerminalProgress
     from platformctl.commands.render import Output
     from platformctl.context import Context
 
@@ -70,3 +71,10 @@ NoVault = Annotated[
 ]
 Profile = Annotated[str | None, typer.Option("--profile", help="aws-vault profile to use instead of the contract's.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (refused for gated environments).")]
+
+
+def terminal_progress(output: Output) -> TerminalProgress:
+    """The core's Progress on the command line (commands/progress.py), imported on first use."""
+    from platformctl.commands.progress import TerminalProgress
+
+    return TerminalProgress(output)

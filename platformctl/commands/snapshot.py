@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from platformctl.commands.local import LocalEnv, terminal_progress
+from platformctl.commands.local import LocalEnv
 from platformctl.commands.render import table
-from platformctl.commands.shared import DEFAULT_ENVIRONMENT, state
+from platformctl.commands.shared import DEFAULT_ENVIRONMENT, state, terminal_progress
 
 snapshot_app = typer.Typer(
     name="snapshot",
