@@ -31,9 +31,29 @@ def main(argv: list[str] | None = None) -> None:
     if moto_lambda.install(argv):  # Lambda code runs here, fed by the Kinesis mappings
         moto_s3_policy.install()  # the functions' own writes to the data lake
         moto_esm.install()
-    from moto.server import main as moto_main
+    import moto.server
 
-    moto_main(argv)
+    moto.server.signal_handler = _exit_at_once  # main() installs it for SIGINT and SIGTERM
+    moto.server.main(argv)
+
+
+def _exit_at_once(signum: int, frame: object) -> None:
+    """moto's own handler calls sys.exit: Python then tears down moto's whole import graph,
+    half a second of a `down` that keeps nothing (moto holds everything in memory, and a
+    snapshot is written by its route, never at exit). Run the exit handlers (the Lambda
+    runtime stops its function processes, which live in sessions of their own, and the
+    Kinesis pollers), flush the log, then leave."""
+    import atexit
+    import contextlib
+    import os
+    import sys
+
+    atexit._run_exitfuncs()
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed or broken log: nothing to keep
+            stream.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

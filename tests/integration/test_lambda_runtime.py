@@ -443,4 +443,27 @@ def test_the_server_stops_cleanly_with_its_mapping_threads(tmp_path: Path) -> No
     stream_with_mapping(aws)
     put(aws, "order-0")
     wait_for(lambda: stored(aws))
-    assert fresh.stop() == 0
+    functions = children_of(fresh.process.pid)
+    assert functions, "the function ran in a process of its own, kept warm"
+    assert fresh.stop() == 0  # SIGTERM to the server alone, as `down` of an emulator it did not start sends
+    # Each function process lives in a session of its own: the server's exit handlers stop them.
+    wait_for(lambda: not [pid for pid in functions if Path(f"/proc/{pid}").exists() and not zombie(pid)])
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue  # gone meanwhile
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
