@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -111,6 +112,17 @@ def as_terminal_job() -> None:
     SIGINT ignored (a background job of a non-interactive shell, some CI runners), which every
     child would inherit, and then a Ctrl-C sent to it would do nothing."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30) -> Any:
+    """condition()'s first truthy value, polled every 0.1 s; fails the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout} s")
 
 
 def free_port() -> int:

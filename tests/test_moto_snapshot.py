@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_for
 from integration.lambda_server import Server
 
 from platformctl.emulators import moto_snapshot
@@ -55,16 +55,6 @@ def post(server: Server, route: str, body: dict[str, Any]) -> tuple[int, dict[st
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def populate(aws: Callable[[str], Any]) -> dict[str, Any]:

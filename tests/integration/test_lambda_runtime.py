@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_for
 
 from integration.lambda_server import ACCOUNT, REGION, Server
 
@@ -299,16 +300,6 @@ def put(aws: Callable[[str], Any], *payloads: str) -> list[str]:
         StreamName="orders", Records=[{"Data": payload.encode(), "PartitionKey": "p"} for payload in payloads]
     )
     return [record["SequenceNumber"] for record in answer["Records"]]
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def stored(aws: Callable[[str], Any]) -> dict[str, dict[str, Any]]:

@@ -18,14 +18,14 @@ import os
 import re
 import subprocess
 import sys
-import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import wait_for
 
 from integration.local_platform import Platform
 from platformctl.operate.smoke import mentions
@@ -48,16 +48,6 @@ def queue_url(platform: Platform) -> str:
 def platform(shared_local_platform: Platform) -> Platform:
     """The session's one `up` (integration/conftest.py), shared with test_up_local.py."""
     return shared_local_platform
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout} s")
 
 
 def receive_all(platform: Platform) -> list[dict[str, Any]]:
@@ -118,7 +108,7 @@ def test_the_real_function_processes_a_batch_from_the_real_stream(platform: Plat
             found.update({order["order_id"]: item["Key"] for order in orders if order["order_id"] in text})
         return found if len(found) == len(orders) else {}
 
-    assert set(wait_for(objects_with_orders)) == {order["order_id"] for order in orders}
+    assert set(wait_for(objects_with_orders, timeout=60)) == {order["order_id"] for order in orders}
     table = platform.client("dynamodb")
     for order in orders:
         item = table.get_item(TableName=TABLE, Key={"order_id": {"S": order["order_id"]}}, ConsistentRead=True)
