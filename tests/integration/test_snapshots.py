@@ -1,12 +1,12 @@
-"""End to end: snapshots of the local platform (platformctl/local/snapshots.py) on platformctl's
-moto server, with the real Terraform and provider, in a copy of this repository.
+"""End to end: snapshots of the whole local platform (platformctl/local/snapshots.py) on
+platformctl's moto server, with the real Terraform and provider, in a copy of this repository.
 
-One platform for the module and three real applies in all (each takes one to two minutes
-here): the first `up`, which saves a snapshot; the fallback after a corrupted snapshot; and the
-miss after a changed tfvars. Everything else is a restore (seconds). The other inputs that must
-miss (a module, the Lambda package, the moto version) are covered on the fingerprint in
-tests/test_snapshots.py; the moto version's real check, the emulator refusing a snapshot of
-another moto, is exercised here through `snapshot restore`, without an apply.
+One platform for the module and one real apply (one to two minutes here): the first `up`, which
+saves a snapshot. Everything else is a restore (seconds): a cold `up` with seed data, and the
+emulator refusing a snapshot of another moto. The fallbacks that apply for real (a corrupted
+snapshot, a changed tfvars) are test_snapshot_fallbacks.py's, on a root of two resources, as
+their logic does not depend on what the root holds. The other inputs that must miss (a module,
+the Lambda package, the moto version) are covered on the fingerprint in tests/test_snapshots.py.
 """
 
 from __future__ import annotations
@@ -99,26 +99,6 @@ def test_a_cold_up_restores_the_snapshot_with_its_seed_data(platform: Platform) 
     assert smoke.returncode == 0, f"{smoke.stdout[-4000:]}\n{smoke.stderr[-4000:]}"
 
 
-def test_a_corrupted_snapshot_is_one_warning_and_a_real_apply(platform: Platform) -> None:
-    snapshot_id = str(platform.first_up["snapshot_saved"])
-    pickle_file = snapshot_folder(platform, snapshot_id) / "emulator.pickle"
-    down = platform.run("down")
-    assert down.returncode == 0, down.stderr[-4000:]
-    data = bytearray(pickle_file.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    pickle_file.write_bytes(bytes(data))
-
-    up, log = platform.json("up", "--port", str(platform.port))
-    warnings = [line for line in log.splitlines() if "Snapshot not used" in line]
-    assert len(warnings) == 1 and "checksum" in warnings[0], log[-4000:]
-    assert up["restored_from"] is None and up["changed"] is True
-    assert up["snapshot_saved"] == snapshot_id, "the real apply replaces the broken snapshot"
-    status = platform.run("status", "local")
-    assert status.returncode == 0, status.stdout[-4000:]
-    plan, plan_log = platform.json("plan", "local")
-    assert plan["changes"] is False, plan_log[-4000:]
-
-
 def test_a_snapshot_of_another_moto_is_refused_by_the_emulator_and_nothing_changes(platform: Platform) -> None:
     """The fingerprint's moto part misses (tests/test_snapshots.py); should a snapshot claim the
     right fingerprint with another moto's pickle, the emulator itself refuses it."""
@@ -146,16 +126,3 @@ def test_a_snapshot_of_another_moto_is_refused_by_the_emulator_and_nothing_chang
     assert "Contents" not in s3.list_objects_v2(Bucket=RAW, Prefix="after-refusal")
     plan, plan_log = platform.json("plan", "local")
     assert plan["changes"] is False, plan_log[-4000:]
-
-
-def test_a_changed_tfvars_misses_the_snapshot_and_applies_for_real(platform: Platform) -> None:
-    old = str(platform.first_up["snapshot_saved"])
-    tfvars = platform.root / "terraform/environments/local/terraform.tfvars"
-    tfvars.write_text(tfvars.read_text() + "\n# a changed input: the snapshot no longer matches\n")
-    up, log = cold_up(platform)
-    assert up["restored_from"] is None and up["changed"] is True, log[-4000:]
-    assert "Snapshot not used" not in log, "a miss is no warning: there is simply no snapshot of these inputs"
-    assert up["snapshot_saved"] and up["snapshot_saved"] != old
-    assert {s["id"] for s in listed(platform)} == {old, up["snapshot_saved"]}
-    pruned, _ = platform.json("snapshot", "prune", "--keep", "1")
-    assert pruned["removed"] == [old]
