@@ -80,12 +80,12 @@ class Platform:
         )
 
 
-def bring_up(base: Path) -> Platform:
-    """A copy of this repository brought up by a real `platformctl --json up` on a free port."""
+def bring_up(base: Path, root: Path | None = None) -> Platform:
+    """A copy of this repository (or `root`) brought up by a real `platformctl --json up` on a free port."""
     from conftest import copy_repository, free_port
 
     port = free_port()
-    started = Platform(copy_repository(base / "repo"), port, clean_env(base / "home"), {}, "")
+    started = Platform(root or copy_repository(base / "repo"), port, clean_env(base / "home"), {}, "")
     result = started.run("--json", "up", "--port", str(port))
     if result.returncode != 0:
         take_down(started)
@@ -100,6 +100,22 @@ def take_down(platform: Platform) -> None:
     leftover = platform.record()
     if leftover and leftover.pid:
         process.stop_detached(leftover.pid)
+
+
+def cold_up(platform: Platform) -> tuple[dict[str, Any], str]:
+    """`down` (the emulator stops, taking everything), then `up` on the same port."""
+    down = platform.run("down")
+    assert down.returncode == 0, down.stderr[-4000:]
+    return platform.json("up", "--port", str(platform.port))
+
+
+def snapshot_folder(platform: Platform, snapshot_id: str) -> Path:
+    return platform.root / ".platformctl" / "snapshots" / snapshot_id
+
+
+def snapshots_listed(platform: Platform) -> list[dict[str, Any]]:
+    answer, _ = platform.json("snapshot", "list")
+    return list(answer["snapshots"])
 
 
 def small_local_root(name: str) -> str:

@@ -110,9 +110,14 @@ def test_the_real_function_processes_a_batch_from_the_real_stream(platform: Plat
 
     assert set(wait_for(objects_with_orders, timeout=60)) == {order["order_id"] for order in orders}
     table = platform.client("dynamodb")
-    for order in orders:
-        item = table.get_item(TableName=TABLE, Key={"order_id": {"S": order["order_id"]}}, ConsistentRead=True)
-        assert item["Item"]["order_id"]["S"] == order["order_id"]
+
+    def rows_of_orders() -> list[str]:
+        # The handler writes the batch's S3 object first, then the rows: wait for those too.
+        keys = [{"order_id": {"S": order["order_id"]}} for order in orders]
+        found = [table.get_item(TableName=TABLE, Key=key, ConsistentRead=True).get("Item") for key in keys]
+        return [row["order_id"]["S"] for row in found if row] if all(found) else []
+
+    assert wait_for(rows_of_orders, timeout=30) == [order["order_id"] for order in orders]
 
     def bad_record() -> list[dict[str, Any]]:
         # The record itself, plain or as the base64 Kinesis carried it.

@@ -7,14 +7,20 @@ whole platform's snapshot and restore are test_snapshots.py's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, free_port, make_project
+from conftest import ENABLE_MIRROR, MIRROR, make_project
 
-from integration.local_platform import Platform, clean_env, small_local_root, take_down
+from integration.local_platform import (
+    Platform,
+    bring_up,
+    cold_up,
+    small_local_root,
+    snapshot_folder,
+    snapshots_listed,
+    take_down,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -30,32 +36,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         base / "repo", {"local": small_local_root(NAME)}, contract='[environments.local]\nemulator = "moto"\n'
     )
     (root / "terraform/environments/local/terraform.tfvars").write_text("# the local root's inputs\n")
-    port = free_port()
-    started = Platform(root, port, clean_env(base / "home"), {}, "")
-    result = started.run("--json", "up", "--port", str(port))
+    started = bring_up(base, root)
     try:
-        assert result.returncode == 0, f"up failed (exit {result.returncode}):\n{result.stderr[-8000:]}"
-        started.first_up, started.first_up_log = json.loads(result.stdout), result.stderr
         assert started.first_up["snapshot_saved"], "an up that applied saves a snapshot"
         yield started
     finally:
         take_down(started)
-
-
-def cold_up(platform: Platform) -> tuple[dict[str, object], str]:
-    """`down` (the emulator stops, taking everything), then `up` on the same port."""
-    down = platform.run("down")
-    assert down.returncode == 0, down.stderr[-4000:]
-    return platform.json("up", "--port", str(platform.port))
-
-
-def snapshot_folder(platform: Platform, snapshot_id: str) -> Path:
-    return platform.root / ".platformctl" / "snapshots" / snapshot_id
-
-
-def listed(platform: Platform) -> list[dict[str, object]]:
-    answer, _ = platform.json("snapshot", "list")
-    return list(answer["snapshots"])  # type: ignore[arg-type]
 
 
 def test_a_corrupted_snapshot_is_one_warning_and_a_real_apply(platform: Platform) -> None:
@@ -90,6 +76,6 @@ def test_a_changed_tfvars_misses_the_snapshot_and_applies_for_real(platform: Pla
     assert up["restored_from"] is None and up["changed"] is True, log[-4000:]
     assert "Snapshot not used" not in log, "a miss is no warning: there is simply no snapshot of these inputs"
     assert up["snapshot_saved"] and up["snapshot_saved"] != old
-    assert {s["id"] for s in listed(platform)} == {old, up["snapshot_saved"]}
+    assert {s["id"] for s in snapshots_listed(platform)} == {old, up["snapshot_saved"]}
     pruned, _ = platform.json("snapshot", "prune", "--keep", "1")
     assert pruned["removed"] == [old]

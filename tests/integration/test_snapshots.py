@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, copy_repository, free_port
+from conftest import ENABLE_MIRROR, MIRROR
 
-from integration.local_platform import Platform, clean_env
-from platformctl import process
+from integration.local_platform import Platform, bring_up, cold_up, snapshot_folder, snapshots_listed, take_down
 
 pytestmark = pytest.mark.integration
 
@@ -32,36 +30,11 @@ SEED_KEY = "seed/customer-42.json"
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     if not MIRROR:
         pytest.skip(ENABLE_MIRROR)
-    base = tmp_path_factory.mktemp("snapshots")
-    root = copy_repository(base / "repo")
-    port = free_port()
-    started = Platform(root, port, clean_env(base / "home"), {}, "")
-    result = started.run("--json", "up", "--port", str(port))
+    started = bring_up(tmp_path_factory.mktemp("snapshots"))
     try:
-        assert result.returncode == 0, f"up failed (exit {result.returncode}):\n{result.stderr[-8000:]}"
-        started.first_up, started.first_up_log = json.loads(result.stdout), result.stderr
         yield started
     finally:
-        started.run("down", "--force", timeout=300)
-        leftover = started.record()
-        if leftover and leftover.pid:
-            process.stop_detached(leftover.pid)
-
-
-def cold_up(platform: Platform) -> tuple[dict[str, object], str]:
-    """`down` (the emulator stops, taking everything), then `up` on the same port."""
-    down = platform.run("down")
-    assert down.returncode == 0, down.stderr[-4000:]
-    return platform.json("up", "--port", str(platform.port))
-
-
-def snapshot_folder(platform: Platform, snapshot_id: str) -> Path:
-    return platform.root / ".platformctl" / "snapshots" / snapshot_id
-
-
-def listed(platform: Platform) -> list[dict[str, object]]:
-    answer, _ = platform.json("snapshot", "list")
-    return list(answer["snapshots"])  # type: ignore[arg-type]
+        take_down(started)
 
 
 def test_an_up_that_applied_saves_a_snapshot(platform: Platform) -> None:
@@ -71,7 +44,7 @@ def test_an_up_that_applied_saves_a_snapshot(platform: Platform) -> None:
     assert saved and "Saved snapshot" in platform.first_up_log
     folder = snapshot_folder(platform, str(saved))
     assert {p.name for p in folder.iterdir()} == {"emulator.pickle", "terraform.tfstate", "meta.json"}
-    (only,) = listed(platform)
+    (only,) = snapshots_listed(platform)
     assert only["id"] == saved and only["environment"] == "local" and int(only["resources"]) > 50  # type: ignore[call-overload]
     # A warm `up` with nothing to change neither applies nor saves again.
     warm, _ = platform.json("up")
