@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, copy_repository, free_port
-from integration.local_platform import small_local_root
+from integration.local_platform import small_local_project
 
 JUSTFILE = REPO / "justfile"
 BIN = Path(sys.executable).parent
@@ -124,13 +124,8 @@ def test_infra_up_plan_and_down_on_the_embedded_emulator(
 ) -> None:
     """The README's laptop flow through just: up, a plan with nothing left to do, down."""
     import boto3
-    from conftest import make_project
 
-    repo = make_project(
-        tmp_path / "repo",
-        {"local": small_local_root("just-flow")},
-        contract='[environments.local]\nemulator = "moto"\n',
-    )
+    repo = small_local_project(tmp_path / "repo", "just-flow")
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("PLATFORMCTL_ROOT", str(repo))

@@ -118,6 +118,14 @@ def snapshots_listed(platform: Platform) -> list[dict[str, Any]]:
     return list(answer["snapshots"])
 
 
+def small_local_project(destination: Path, name: str) -> Path:
+    """A project at `destination` whose only environment is local on moto, with small_local_root(name)."""
+    from conftest import make_project
+
+    contract = '[environments.local]\nemulator = "moto"\n'
+    return make_project(destination, {"local": small_local_root(name)}, contract=contract)
+
+
 def small_local_root(name: str) -> str:
     """A local root of two resources (bucket and table named NAME-data and NAME-items), with the
     provider block local isolation requires (emulators/isolation.py): for tests of platformctl's

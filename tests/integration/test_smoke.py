@@ -115,7 +115,7 @@ def test_the_real_function_processes_a_batch_from_the_real_stream(platform: Plat
         # The handler writes the batch's S3 object first, then the rows: wait for those too.
         keys = [{"order_id": {"S": order["order_id"]}} for order in orders]
         found = [table.get_item(TableName=TABLE, Key=key, ConsistentRead=True).get("Item") for key in keys]
-        return [row["order_id"]["S"] for row in found if row] if all(found) else []
+        return [row["order_id"]["S"] for row in found] if all(found) else []
 
     assert wait_for(rows_of_orders, timeout=30) == [order["order_id"] for order in orders]
 

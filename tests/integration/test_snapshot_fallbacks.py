@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import ENABLE_MIRROR, MIRROR, make_project
+from conftest import ENABLE_MIRROR, MIRROR
 
 from integration.local_platform import (
     Platform,
     bring_up,
     cold_up,
-    small_local_root,
+    small_local_project,
     snapshot_folder,
     snapshots_listed,
     take_down,
@@ -32,9 +32,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     if not MIRROR:
         pytest.skip(ENABLE_MIRROR)
     base = tmp_path_factory.mktemp("snapshot-fallbacks")
-    root = make_project(
-        base / "repo", {"local": small_local_root(NAME)}, contract='[environments.local]\nemulator = "moto"\n'
-    )
+    root = small_local_project(base / "repo", NAME)
     (root / "terraform/environments/local/terraform.tfvars").write_text("# the local root's inputs\n")
     started = bring_up(base, root)
     try:

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_project
 
-from integration.local_platform import Platform, clean_env, small_local_root
+from integration.local_platform import Platform, clean_env, small_local_project
 from platformctl import process
 from platformctl.emulators import lifecycle as emulator
 
@@ -229,11 +228,7 @@ def test_down_destroys_on_an_emulator_it_did_not_start_and_leaves_it_running(
 ) -> None:
     """Against someone else's emulator, `down` runs terraform destroy (the emulator stays, so
     its resources would too) and never stops it."""
-    root = make_project(
-        tmp_path / "repo",
-        {"local": small_local_root("destroy-check")},
-        contract='[environments.local]\nemulator = "moto"\n',
-    )
+    root = small_local_project(tmp_path / "repo", "destroy-check")
     small = Platform(root, moto_server.port, clean_env(tmp_path / "home"), {}, "")
 
     up, log = small.json("up", "--port", str(moto_server.port))
